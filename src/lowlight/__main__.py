@@ -1,0 +1,5 @@
+import sys
+
+from lowlight.cli import main
+
+sys.exit(main())

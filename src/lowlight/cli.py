@@ -1,0 +1,166 @@
+"""Command line: ``lowlight enhance | list-models``.
+
+Errors meant for the user (:class:`~lowlight.errors.LowlightError`) are printed on one line with
+no traceback; the exit code is 0 on success, 1 when some input failed, 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from lowlight import __version__
+from lowlight.errors import LowlightError
+
+
+def _add_enhance(subparsers: argparse._SubParsersAction) -> None:
+    from lowlight.inference.io import DEFAULT_MAX_PIXELS
+    from lowlight.inference.pipeline import DEFAULT_MAX_MEMORY_GB, DEFAULT_TILE_OVERLAP
+
+    p = subparsers.add_parser(
+        "enhance",
+        help="enhance image files, folders or globs",
+        description="Enhance low-light images. Outputs never replace inputs; existing outputs are skipped "
+        "unless --overwrite is given; every file is written atomically.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
+    p.add_argument("-o", "--output", required=True, type=Path,
+                   help="output folder (or output file when there is a single input file)")
+    p.add_argument("-r", "--recursive", action="store_true", help="look for images in subfolders too")
+    p.add_argument("-m", "--model", default=None, help="model name (see `lowlight list-models`)")
+    p.add_argument("-w", "--weights", type=Path, default=None, help="checkpoint for --model")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
+    p.add_argument("--half", action="store_true", help="float16 convolutions on GPU (Fourier parts stay float32)")
+    p.add_argument("--suffix", default="", help="appended to output file names, e.g. _enhanced")
+    p.add_argument("--format", dest="image_format", default=None,
+                   help="output format: png, jpg, webp, tif, bmp (default: same as the input)")
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
+    p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
+    p.add_argument("--tile", type=int, default=None,
+                   help="tile side in pixels; 0 = never tile; default: chosen from --max-memory")
+    p.add_argument("--tile-overlap", type=int, default=DEFAULT_TILE_OVERLAP,
+                   help=f"overlap of neighbouring tiles in pixels (default {DEFAULT_TILE_OVERLAP})")
+    p.add_argument("--max-memory", type=float, default=DEFAULT_MAX_MEMORY_GB,
+                   help=f"activation memory budget in GB used to choose tiles (default {DEFAULT_MAX_MEMORY_GB})")
+    p.add_argument("--max-pixels", type=float, default=DEFAULT_MAX_PIXELS / 1e6,
+                   help=f"refuse images larger than this many megapixels (default {DEFAULT_MAX_PIXELS / 1e6:.0f})")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=_run_enhance)
+
+
+def _run_enhance(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from lowlight.inference.batch import plan_jobs, run_jobs
+    from lowlight.inference.io import format_for_suffix
+    from lowlight.inference.pipeline import Enhancer
+    from lowlight.registry import model_info, pretrained_weights
+
+    output: Path = args.output
+    plan = plan_jobs(args.inputs, output, recursive=args.recursive, suffix=args.suffix,
+                     image_format=args.image_format)
+    for problem in plan.problems:
+        print(f"lowlight: {problem}", file=sys.stderr)
+    if not plan.jobs:
+        print("lowlight: nothing to enhance", file=sys.stderr)
+        return 1
+    if format_for_suffix(output) is not None and len(plan.jobs) > 1:
+        raise LowlightError(f"-o {output} looks like a file name but {len(plan.jobs)} images were found; give a folder")
+    _check_writable(plan.jobs[0].target.parent)
+
+    enhancer = Enhancer(args.model, weights=args.weights, device=args.device, half=args.half, tile=args.tile,
+                        tile_overlap=args.tile_overlap, max_memory_gb=args.max_memory)
+    info = model_info(enhancer.name)
+    origin = (f"weights {args.weights}" if args.weights else "shipped weights" if pretrained_weights(info.name)
+              else "classical baseline, no weights; trained weights do not ship yet" if not info.learned else "")
+    print(f"lowlight: model {info.name} ({origin}) on {enhancer.device}", file=sys.stderr)
+
+    overall = tqdm(total=len(plan.jobs), unit="img", disable=args.quiet, desc="images", position=0)
+    tiles = None
+
+    def on_tile(done: int, total: int) -> None:
+        nonlocal tiles
+        if total == 1 or args.quiet:
+            return
+        if done == 1:
+            tiles = tqdm(total=total, unit="tile", desc="  tiles", position=1, leave=False)
+        if tiles is not None:
+            tiles.update(1)
+            if done == total:
+                tiles.close()
+                tiles = None
+
+    def on_image(job) -> None:
+        overall.set_postfix_str(job.source.name)
+        overall.update(1)
+
+    summary = run_jobs(plan.jobs, enhancer, overwrite=args.overwrite, quality=args.quality,
+                       max_pixels=int(args.max_pixels * 1e6), report=tqdm.write, on_image=on_image,
+                       on_tile=on_tile)
+    overall.close()
+    failed = summary.failed + len(plan.problems)
+    print(f"lowlight: {summary.line()}" + (f", {len(plan.problems)} input problem(s)" if plan.problems else "")
+          + f"; model {info.name}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LowlightError(f"{folder}: cannot create the output folder ({exc.strerror or exc})") from None
+    if not folder.is_dir():
+        raise LowlightError(f"{folder}: output path exists and is not a folder")
+    import os
+
+    if not os.access(folder, os.W_OK):
+        raise LowlightError(f"{folder}: output folder is not writable")
+
+
+def _add_list_models(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("list-models", help="list the registered models")
+    p.add_argument("pattern", nargs="?", default="*", help="shell-style filter, e.g. 'darkir*'")
+    p.set_defaults(handler=_run_list_models)
+
+
+def _run_list_models(args: argparse.Namespace) -> int:
+    from lowlight.registry import create_model, list_models, model_info, pretrained_weights
+
+    rows = [("name", "params", "task", "weights", "description")]
+    for name in list_models(args.pattern):
+        info = model_info(name)
+        params = sum(p.numel() for p in create_model(name).parameters())
+        shipped = "yes" if pretrained_weights(name) else ("not needed" if not info.learned else "no")
+        rows.append((name, f"{params:,}", info.task, shipped, info.description))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lowlight", description="Low-light image enhancement and restoration.")
+    parser.add_argument("--version", action="version", version=f"lowlight {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _add_enhance(subparsers)
+    _add_list_models(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except LowlightError as exc:
+        print(f"lowlight: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lowlight: interrupted; finished outputs are complete, none is half-written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Inference: image I/O, tiling, the ``enhance`` API and batch processing of files."""

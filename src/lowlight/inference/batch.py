@@ -1,0 +1,172 @@
+"""Enhancing many files: input discovery, output naming, skip/overwrite rules and a summary.
+
+Rules that protect data: an output never replaces an input file, existing outputs are skipped
+unless ``overwrite`` is set, two inputs never write the same output, and every file is written
+atomically. One bad file is reported and skipped; the others are processed.
+"""
+
+from __future__ import annotations
+
+import glob
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lowlight.errors import LowlightError
+from lowlight.inference.io import DEFAULT_MAX_PIXELS, format_for_suffix, is_image_path, read_image, write_image
+from lowlight.inference.pipeline import Enhancer
+
+_GLOB_CHARS = set("*?[")
+_EXTENSION_BY_FORMAT = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "webp": ".webp", "tif": ".tif",
+                        "tiff": ".tif", "bmp": ".bmp"}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input file and where its result goes."""
+
+    source: Path
+    target: Path
+
+
+@dataclass
+class Plan:
+    """What :func:`plan_jobs` found: jobs to run, and problems with the inputs themselves."""
+
+    jobs: list[Job] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Summary:
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    failures: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (
+            f"{self.done} enhanced, {self.skipped} skipped, {self.failed} failed "
+            f"in {self.seconds:.1f} s"
+        )
+
+
+def _discover(spec: str, recursive: bool) -> tuple[list[tuple[Path, Path]], str | None]:
+    """(file, base folder) pairs for one input argument, or a problem message."""
+    path = Path(spec)
+    if path.is_file():
+        return [(path, path.parent)], None
+    if path.is_dir():
+        pattern = "**/*" if recursive else "*"
+        files = sorted(p for p in path.glob(pattern) if p.is_file() and is_image_path(p) and not _hidden(p, path))
+        if not files:
+            hint = "" if recursive else " (use --recursive to look in subfolders)"
+            return [], f"{path}: folder contains no images ({', '.join(sorted({'.png', '.jpg', '.tif', '.webp', '.bmp'}))}){hint}"
+        return [(f, path) for f in files], None
+    if _GLOB_CHARS & set(spec):
+        matches = sorted(Path(m) for m in glob.glob(spec, recursive=recursive) if Path(m).is_file())
+        if not matches:
+            return [], f"{spec}: pattern matches no files"
+        return [(m, m.parent) for m in matches], None
+    return [], f"{path}: no such file or folder"
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def output_path(source: Path, base: Path, output: Path, *, single_file: bool, suffix: str, image_format: str | None) -> Path:
+    """Where the result of ``source`` goes."""
+    extension = _EXTENSION_BY_FORMAT[image_format] if image_format else source.suffix.lower()
+    if format_for_suffix(Path("x" + extension)) is None:
+        extension = ".png"  # inputs Pillow reads but lowlight does not write (e.g. .gif)
+    if single_file and format_for_suffix(output) is not None:
+        return output
+    relative = source.relative_to(base).with_suffix("")
+    return output / relative.parent / f"{relative.name}{suffix}{extension}"
+
+
+def plan_jobs(
+    inputs: Iterable[str],
+    output: Path,
+    *,
+    recursive: bool = False,
+    suffix: str = "",
+    image_format: str | None = None,
+) -> Plan:
+    """Expand inputs (files, folders, globs) and name every output; see the module rules."""
+    if image_format is not None and image_format.lower() not in _EXTENSION_BY_FORMAT:
+        raise LowlightError(f"--format {image_format!r} is not supported; use one of {', '.join(_EXTENSION_BY_FORMAT)}")
+    image_format = image_format.lower() if image_format else None
+    plan = Plan()
+    found: list[tuple[Path, Path]] = []
+    for spec in inputs:
+        files, problem = _discover(spec, recursive)
+        found.extend(files)
+        if problem:
+            plan.problems.append(problem)
+    unique = list(dict.fromkeys(found))
+    single_file = len(unique) == 1 and Path(next(iter(inputs), "")).is_file()
+    input_paths = {source.resolve() for source, _ in unique}
+    claimed: dict[Path, Path] = {}
+    for source, base in unique:
+        target = output_path(source, base, output, single_file=single_file, suffix=suffix, image_format=image_format)
+        resolved = target.resolve()
+        if resolved in input_paths:
+            plan.problems.append(f"{source}: output {target} would overwrite an input; use --suffix or another -o")
+        elif resolved in claimed:
+            plan.problems.append(f"{source}: output {target} is already the output of {claimed[resolved]}; skipped")
+        else:
+            claimed[resolved] = source
+            plan.jobs.append(Job(source, target))
+    return plan
+
+
+def run_jobs(
+    jobs: list[Job],
+    enhancer: Enhancer,
+    *,
+    overwrite: bool = False,
+    quality: int = 95,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    report: Callable[[str], None] = print,
+    on_image: Callable[[Job], None] | None = None,
+    on_tile: Callable[[int, int], None] | None = None,
+) -> Summary:
+    """Enhance every job's source into its target; never raises for a single bad file."""
+    summary = Summary()
+    started = time.perf_counter()
+    for job in jobs:
+        try:
+            if job.target.exists() and not overwrite:
+                summary.skipped += 1
+                report(f"skipped {job.source}: {job.target} exists (use --overwrite to replace it)")
+                continue
+            loaded = read_image(job.source, max_pixels=max_pixels)
+            result = enhancer.enhance_array(loaded.rgb, on_tile)
+            write_image(
+                job.target,
+                result,
+                alpha=loaded.alpha,
+                bit_depth=loaded.bit_depth,
+                quality=quality,
+                icc_profile=loaded.icc_profile,
+                exif=loaded.exif,
+            )
+            summary.done += 1
+        except LowlightError as exc:
+            summary.failed += 1
+            summary.failures.append(str(exc))
+            report(f"failed: {exc}")
+        except MemoryError:
+            summary.failed += 1
+            message = f"{job.source}: out of memory; lower --max-memory or set --tile"
+            summary.failures.append(message)
+            report(f"failed: {message}")
+        finally:
+            if on_image:
+                on_image(job)
+    summary.seconds = time.perf_counter() - started
+    return summary

@@ -1,0 +1,143 @@
+"""The one image path shared by the CLI, the Python API and evaluation.
+
+tensor (B, 3, H, W) in [0, 1] -> device -> model (tiled when large) -> clamped tensor on the CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from lowlight.errors import LowlightError
+from lowlight.inference.tiling import auto_tile_size, tiled_apply
+from lowlight.registry import create_model, model_info, pretrained_weights
+
+FALLBACK_MODEL = "adaptive_gamma"  # best classical baseline on LOL eval15 (16.34 dB)
+DEFAULT_MAX_MEMORY_GB = 2.0
+DEFAULT_TILE_OVERLAP = 64
+_FALLBACK_BYTES_PER_PIXEL = 2000.0
+
+
+def default_model_name() -> str:
+    """The model ``lowlight enhance`` uses when none is given."""
+    from lowlight.weights import DEFAULT_ENHANCE_MODEL
+
+    return DEFAULT_ENHANCE_MODEL or FALLBACK_MODEL
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """'auto' picks CUDA, then Apple MPS, then the CPU; an unavailable device is an error."""
+    name = name.lower()
+    mps_ok = hasattr(torch.backends, "mps") and torch.backends.mps.is_available()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if mps_ok else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise LowlightError("--device cuda: no CUDA device is available (this torch build or machine has none)")
+    if name == "mps" and not mps_ok:
+        raise LowlightError("--device mps: Apple MPS is not available on this machine")
+    if not (name == "cpu" or name == "mps" or name.startswith("cuda")):
+        raise LowlightError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps")
+    return torch.device(name)
+
+
+class Enhancer:
+    """A model ready to enhance images of any size on a device, with bounded memory.
+
+    Args:
+        model: registered model name, or an ``nn.Module`` mapping (B, 3, H, W) to the same shape.
+        weights: checkpoint path; None uses the weights that ship with the package, if any.
+        device: "auto", "cpu", "cuda", "cuda:N" or "mps".
+        half: run convolutions in float16 (GPU only; Fourier blocks stay float32).
+        tile: tile side in pixels, 0 for never, or None to choose from ``max_memory_gb``.
+        tile_overlap: overlap between tiles in pixels.
+        max_memory_gb: activation memory budget used to pick the tile size.
+    """
+
+    def __init__(
+        self,
+        model: str | nn.Module | None = None,
+        *,
+        weights: str | Path | None = None,
+        device: str = "auto",
+        half: bool = False,
+        tile: int | None = None,
+        tile_overlap: int = DEFAULT_TILE_OVERLAP,
+        max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
+    ) -> None:
+        self.device = resolve_device(device)
+        if half and self.device.type == "cpu":
+            raise LowlightError("--half needs a GPU (cuda or mps); on the CPU lowlight runs in float32")
+        if tile is not None and tile != 0 and tile <= tile_overlap:
+            raise LowlightError(f"--tile ({tile}) must be larger than --tile-overlap ({tile_overlap})")
+        if max_memory_gb <= 0:
+            raise LowlightError(f"--max-memory must be positive, got {max_memory_gb}")
+        self.name = model if isinstance(model, str) else type(model).__name__ if model is not None else None
+        if model is None or isinstance(model, str):
+            self.name = model or default_model_name()
+            model = _build(self.name, weights)
+        self.model = model.eval().to(self.device)
+        align = int(getattr(self.model, "pad_multiple", 1))
+        if tile and tile - tile_overlap < align:
+            raise LowlightError(
+                f"--tile ({tile}) minus --tile-overlap ({tile_overlap}) must be at least {align} for this model"
+            )
+        self.half = half
+        self.tile = tile
+        self.tile_overlap = tile_overlap
+        self.budget_bytes = max_memory_gb * 1024**3
+        self.bytes_per_pixel = float(getattr(self.model, "inference_bytes_per_pixel", _FALLBACK_BYTES_PER_PIXEL))
+
+    def tile_size_for(self, height: int, width: int) -> int | None:
+        """Tile side used for an image of this size, or None for whole-image processing."""
+        if self.tile == 0:
+            return None
+        if self.tile is not None:
+            return self.tile if max(height, width) > self.tile else None
+        return auto_tile_size(height, width, self.bytes_per_pixel, self.budget_bytes)
+
+    def _run_model(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(self.device, non_blocking=True)
+        autocast = torch.autocast(self.device.type, dtype=torch.float16) if self.half else nullcontext()
+        with autocast:
+            return self.model(x).float().clamp_(0, 1).to("cpu")
+
+    @torch.inference_mode()
+    def __call__(
+        self, x: torch.Tensor, on_tile: Callable[[int, int], None] | None = None
+    ) -> torch.Tensor:
+        """(B, 3, H, W) float in [0, 1] -> enhanced (B, 3, H, W) float32 on the CPU, clamped."""
+        if x.ndim != 4 or x.shape[1] != 3:
+            raise LowlightError(f"expected an image batch of shape (B, 3, H, W), got {tuple(x.shape)}")
+        x = x.float().cpu()
+        tile = self.tile_size_for(*x.shape[-2:])
+        if tile is None:
+            out = self._run_model(x)
+            if on_tile:
+                on_tile(1, 1)
+            return out
+        align = int(getattr(self.model, "pad_multiple", 1))
+        return tiled_apply(self._run_model, x, tile, self.tile_overlap, on_tile, align=align).clamp_(0, 1)
+
+    def enhance_array(self, rgb: np.ndarray, on_tile: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """(H, W, 3) float32 in [0, 1] -> enhanced (H, W, 3) float32 in [0, 1]."""
+        x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
+        return self(x, on_tile)[0].permute(1, 2, 0).numpy()
+
+
+def _build(name: str, weights: str | Path | None) -> nn.Module:
+    info = model_info(name)
+    if weights is not None:
+        return create_model(name, weights=weights)
+    if info.learned and pretrained_weights(name) is None:
+        raise LowlightError(
+            f"model {name!r} has no weights shipped with lowlight yet; pass --weights PATH "
+            "(or pick a model marked 'yes' in `lowlight list-models`)"
+        )
+    return create_model(name, pretrained=info.learned)

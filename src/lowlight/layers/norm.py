@@ -1,0 +1,41 @@
+"""Channel-wise layer normalisation for (B, C, H, W) feature maps (NAFNet / DarkIR style)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lowlight.layers._checks import check_image_batch
+
+
+def layer_norm_2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Normalise every pixel over its channels, then scale and shift per channel.
+
+    Args:
+        x: features, shape (B, C, H, W).
+        weight: per-channel scale, shape (C,).
+        bias: per-channel shift, shape (C,).
+        eps: added to the (biased) variance.
+
+    Returns:
+        Tensor of the shape of ``x``.
+    """
+    mean = x.mean(1, keepdim=True)
+    centred = x - mean
+    var = centred.square().mean(1, keepdim=True)
+    normed = centred * torch.rsqrt(var + eps)
+    return normed * weight.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)
+
+
+class LayerNorm2d(nn.Module):
+    """Module form of :func:`layer_norm_2d`; parameters ``weight`` and ``bias`` of shape (C,)."""
+
+    def __init__(self, channels: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_image_batch(x, channels=self.weight.numel())
+        return layer_norm_2d(x, self.weight, self.bias, self.eps)

@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from safetensors.torch import save_file
+
+import lowlight
+from lowlight.cli import main
+
+
+def _dark_image(path, size=(24, 32), seed=0):
+    rng = np.random.default_rng(seed)
+    Image.fromarray((rng.random((*size, 3)) * 60).astype(np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture
+def photos(tmp_path):
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    for i in range(3):
+        _dark_image(folder / f"img{i}.png", seed=i)
+    _dark_image(folder / "sub" / "deep.jpg", seed=9)
+    return folder
+
+
+def run(args, capsys):
+    code = main(["enhance", *args, "-q"]) if args and args[0] != "list-models" else main(args)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_folder_enhance_names_the_model_and_summarises(photos, tmp_path, capsys):
+    code, text = run([str(photos), "-o", str(tmp_path / "out")], capsys)
+    assert code == 0
+    assert "model adaptive_gamma" in text and "3 enhanced, 0 skipped, 0 failed" in text
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["img0.png", "img1.png", "img2.png"]
+    assert np.asarray(Image.open(tmp_path / "out" / "img0.png")).mean() > np.asarray(Image.open(photos / "img0.png")).mean()
+
+
+def test_recursive_keeps_subfolders_and_format_option(photos, tmp_path, capsys):
+    code, _ = run([str(photos), "-r", "-o", str(tmp_path / "out"), "--format", "webp", "--suffix", "_x"], capsys)
+    assert code == 0
+    assert (tmp_path / "out" / "sub" / "deep_x.webp").is_file()
+    assert (tmp_path / "out" / "img1_x.webp").is_file()
+
+
+def test_existing_outputs_are_skipped_unless_overwrite(photos, tmp_path, capsys):
+    out = tmp_path / "out"
+    run([str(photos), "-o", str(out)], capsys)
+    before = (out / "img0.png").read_bytes()
+    code, text = run([str(photos), "-o", str(out), "--model", "gamma"], capsys)
+    assert code == 0 and "0 enhanced, 3 skipped" in text and "use --overwrite" in text
+    assert (out / "img0.png").read_bytes() == before
+    code, text = run([str(photos), "-o", str(out), "--model", "gamma", "--overwrite"], capsys)
+    assert code == 0 and "3 enhanced" in text
+    assert (out / "img0.png").read_bytes() != before
+
+
+def test_one_bad_file_is_reported_and_the_rest_processed(photos, tmp_path, capsys):
+    (photos / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    (photos / "zero.jpg").write_bytes(b"")
+    code, text = run([str(photos), "-o", str(tmp_path / "out")], capsys)
+    assert code == 1
+    assert "3 enhanced, 0 skipped, 2 failed" in text
+    assert "broken.png" in text and "zero.jpg: file is empty" in text
+    assert "Traceback" not in text
+
+
+def test_never_writes_over_an_input(photos, capsys):
+    before = (photos / "img0.png").read_bytes()
+    code, text = run([str(photos), "-o", str(photos), "--overwrite"], capsys)
+    assert code == 1 and "would overwrite an input" in text
+    assert (photos / "img0.png").read_bytes() == before
+    code, _ = run([str(photos), "-o", str(photos), "--suffix", "_bright"], capsys)
+    assert code == 0 and (photos / "img0_bright.png").is_file()
+
+
+def test_single_file_to_file_and_glob(photos, tmp_path, capsys):
+    code, _ = run([str(photos / "img1.png"), "-o", str(tmp_path / "single.jpg")], capsys)
+    assert code == 0 and (tmp_path / "single.jpg").is_file()
+    code, text = run([str(photos / "img*.png"), "-o", str(tmp_path / "g")], capsys)
+    assert code == 0 and "3 enhanced" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing_folder_xyz"], "missing_folder_xyz: no such file or folder"),
+        (["{empty}"], "folder contains no images"),
+        (["{photos}", "--model", "nope"], "unknown model 'nope'"),
+        (["{photos}", "--model", "darkir_m"], "no weights shipped"),
+        (["{photos}", "--half", "--device", "cpu"], "--half needs a GPU"),
+        (["{photos}", "--format", "gif"], "--format 'gif' is not supported"),
+    ],
+)
+def test_clear_errors(args, message, photos, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    args = [a.format(photos=photos, empty=tmp_path / "empty") for a in args]
+    code, text = run([*args, "-o", str(tmp_path / "out")], capsys)
+    assert code != 0 and message in text and "Traceback" not in text
+
+
+def test_unwritable_output_folder(photos, tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    code, text = run([str(photos), "-o", str(blocker / "out")], capsys)
+    assert code == 2 and "cannot create the output folder" in text
+
+
+def test_weights_for_the_wrong_model(photos, tmp_path, capsys):
+    weights = tmp_path / "l.safetensors"
+    save_file(lowlight.create_model("darkir_m", width=8).state_dict(), str(weights))
+    code, text = run([str(photos), "-o", str(tmp_path / "out"), "--model", "darkir_m", "--weights", str(weights)], capsys)
+    assert code == 2 and "does not fit the model" in text and str(weights) in text
+
+
+def test_learned_model_with_weights_file_and_tiling(photos, tmp_path, capsys):
+    weights = tmp_path / "m.safetensors"
+    model = lowlight.create_model("darkir_m", width=8)
+    save_file(model.state_dict(), str(weights))
+    big = _dark_image(tmp_path / "big.png", size=(300, 200))
+    code, text = run([str(big), "-o", str(tmp_path / "o.png"), "--model", "darkir_m", "--weights", str(weights),
+                      "--tile", "128", "--tile-overlap", "32"], capsys)
+    assert code != 0  # width 8 weights do not fit darkir_m (width 32)
+    save_file(lowlight.create_model("darkir_m").state_dict(), str(weights))
+    code, text = run([str(big), "-o", str(tmp_path / "o.png"), "--model", "darkir_m", "--weights", str(weights),
+                      "--tile", "128", "--tile-overlap", "32"], capsys)
+    assert code == 0, text
+    out = np.asarray(Image.open(tmp_path / "o.png"))
+    assert out.shape == (300, 200, 3)
+    # at initialisation DarkIR's gated (global) blocks are the identity, so the network is local
+    # and tiles must blend back to the whole-image result
+    code, _ = run([str(big), "-o", str(tmp_path / "whole.png"), "--model", "darkir_m", "--weights", str(weights),
+                   "--tile", "0"], capsys)
+    whole = np.asarray(Image.open(tmp_path / "whole.png")).astype(int)
+    assert np.abs(out.astype(int) - whole).mean() < 0.5
+
+
+def test_list_models(capsys):
+    code, text = run(["list-models"], capsys)
+    assert code == 0
+    assert "darkir_m" in text and "3,321,638" in text and "not needed" in text
+
+
+CONSOLE_SCRIPT = shutil.which("lowlight", path=str(Path(sys.executable).parent)) or shutil.which("lowlight")
+
+
+@pytest.mark.skipif(CONSOLE_SCRIPT is None, reason="console script not installed")
+def test_console_script_runs(photos, tmp_path):
+    result = subprocess.run([CONSOLE_SCRIPT, "enhance", str(photos), "-o", str(tmp_path / "cs"), "-q"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    result = subprocess.run([sys.executable, "-m", "lowlight", "enhance", "nope.png", "-o", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "nope.png: no such file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_keyboard_interrupt_is_reported(monkeypatch, photos, tmp_path, capsys):
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("lowlight.inference.batch.run_jobs", interrupt)
+    code, text = run([str(photos), "-o", str(tmp_path / "out")], capsys)
+    assert code == 130 and "interrupted" in text

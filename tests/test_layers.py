@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lowlight.layers import (
+    FourierAmplitudeMLP,
+    LayerNorm2d,
+    crop_to,
+    fourier_amplitude_mlp,
+    layer_norm_2d,
+    pad_to_multiple,
+    simple_gate,
+)
+from lowlight.layers.fourier import unit_phasor
+
+
+def official_fremlp(x: torch.Tensor, mlp: nn.Module) -> torch.Tensor:
+    """The polar round trip of the official FreMLP, as the reference."""
+    spectrum = torch.fft.rfft2(x, norm="backward")
+    magnitude = mlp(spectrum.abs())
+    phase = spectrum.angle()
+    rebuilt = torch.complex(magnitude * phase.cos(), magnitude * phase.sin())
+    return torch.fft.irfft2(rebuilt, s=x.shape[-2:], norm="backward")
+
+
+def test_layer_norm_matches_torch_layer_norm_over_channels():
+    x = torch.randn(2, 5, 7, 9)
+    weight, bias = torch.randn(5), torch.randn(5)
+    expected = F.layer_norm(x.permute(0, 2, 3, 1), (5,), weight, bias, eps=1e-6).permute(0, 3, 1, 2)
+    torch.testing.assert_close(layer_norm_2d(x, weight, bias), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_layer_norm_module_rejects_wrong_channels():
+    with pytest.raises(ValueError, match="4 channels"):
+        LayerNorm2d(4)(torch.randn(1, 3, 8, 8))
+    with pytest.raises(ValueError, match=r"\(B, C, H, W\)"):
+        LayerNorm2d(4)(torch.randn(4, 8, 8))
+
+
+def test_simple_gate_halves_channels_and_checks_input():
+    x = torch.randn(2, 6, 3, 3)
+    torch.testing.assert_close(simple_gate(x), x[:, :3] * x[:, 3:])
+    with pytest.raises(ValueError, match="even number"):
+        simple_gate(torch.randn(1, 5, 2, 2))
+
+
+@pytest.mark.parametrize("size", [(8, 8), (13, 21), (1, 1)])
+def test_pad_then_crop_round_trip(size):
+    x = torch.randn(1, 3, *size)
+    padded = pad_to_multiple(x, 8)
+    assert padded.shape[-2] % 8 == 0 and padded.shape[-1] % 8 == 0
+    torch.testing.assert_close(crop_to(padded, *size), x)
+    with pytest.raises(ValueError):
+        pad_to_multiple(x, 0)
+
+
+@pytest.mark.parametrize("size", [(16, 16), (15, 22), (9, 7)])
+def test_fourier_amplitude_mlp_equals_polar_round_trip(size):
+    block = FourierAmplitudeMLP(4)
+    x = torch.randn(2, 4, *size)
+    torch.testing.assert_close(block(x), official_fremlp(x, block.process1), atol=1e-5, rtol=1e-4)
+
+
+def test_fourier_amplitude_mlp_on_black_input_is_the_official_value_and_has_finite_gradients():
+    block = FourierAmplitudeMLP(3)
+    x = torch.zeros(1, 3, 10, 12, requires_grad=True)
+    out = block(x)
+    # angle(0) = 0, so the official block returns irfft2(mlp(0)), not zero
+    torch.testing.assert_close(out, official_fremlp(x.detach(), block.process1), atol=1e-6, rtol=1e-5)
+    out.square().sum().backward()
+    assert torch.isfinite(x.grad).all()
+    assert all(torch.isfinite(p.grad).all() for p in block.parameters())
+
+
+def test_fourier_amplitude_mlp_gradcheck_float64():
+    mlp = nn.Sequential(nn.Conv2d(2, 4, 1), nn.LeakyReLU(0.1), nn.Conv2d(4, 2, 1)).double()
+    x = torch.randn(1, 2, 6, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: fourier_amplitude_mlp(t, mlp), (x,))
+
+
+def test_unit_phasor_recombines_and_is_one_at_zero():
+    spectrum = torch.fft.rfft2(torch.randn(3, 8, 8))
+    spectrum[0, 0, 0] = 0
+    amplitude, phasor = unit_phasor(spectrum)
+    torch.testing.assert_close(amplitude * phasor, spectrum)
+    assert phasor[0, 0, 0] == 1
+
+
+def test_fourier_block_runs_in_float32_under_autocast():
+    block = FourierAmplitudeMLP(4)
+    x = torch.rand(1, 4, 32, 32) * 1e3  # large DC amplitude: would overflow float16
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = block(x)
+    assert out.dtype == torch.float32 and torch.isfinite(out).all()

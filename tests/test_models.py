@@ -1,0 +1,88 @@
+"""Registry-wide checks: every model maps (B, 3, H, W) in [0, 1] to the same shape, any size."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import lowlight
+from lowlight.errors import UnknownModelError
+from lowlight.registry import model_info
+
+ALL_MODELS = lowlight.list_models()
+LEARNED = [name for name in ALL_MODELS if model_info(name).learned]
+
+
+def test_registry_lists_the_issue_models():
+    assert {"darkir_m", "darkir_l", "gamma", "adaptive_gamma", "histogram_equalization", "clahe"} <= set(ALL_MODELS)
+    assert lowlight.list_models("darkir*") == ["darkir_l", "darkir_m"]
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+@pytest.mark.parametrize("size", [(17, 23), (32, 32), (5, 9)])
+def test_any_size_same_shape_finite(name, size):
+    model = lowlight.create_model(name)
+    x = torch.rand(2, 3, *size)
+    with torch.no_grad():
+        y = model(x)
+    assert y.shape == x.shape
+    assert torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("name", LEARNED)
+def test_every_parameter_gets_a_gradient(name):
+    model = lowlight.create_model(name).train()
+    for param in model.parameters():  # open the zero-initialised gates so every path is live
+        if param.ndim == 4 and param.shape[0] == 1:
+            torch.nn.init.uniform_(param, 0.1, 0.5)
+    out = model(torch.rand(1, 3, 19, 24))
+    out.mean().backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
+    # side_out is only used by the low-resolution guide loss
+    assert [n for n in missing if not n.startswith("side_out")] == []
+
+
+@pytest.mark.parametrize(("name", "count"), [("darkir_m", 3_321_638), ("darkir_l", 12_957_254)])
+def test_darkir_parameter_counts(name, count):
+    model = lowlight.create_model(name)
+    assert sum(p.numel() for p in model.parameters()) == count
+    without_side = sum(p.numel() for n, p in model.named_parameters() if not n.startswith("side_out"))
+    assert without_side == {"darkir_m": 3_314_723, "darkir_l": 12_943_427}[name]
+
+
+def test_darkir_side_output_shape_and_identity_at_init():
+    model = lowlight.create_model("darkir_m")
+    x = torch.rand(1, 3, 61, 87)
+    side, out = model(x, side_loss=True)
+    assert side.shape == (1, 3, 8, 11)
+    assert out.shape == x.shape
+
+
+def test_overrides_are_passed_to_the_constructor():
+    model = lowlight.create_model("darkir_m", width=8)
+    assert model.intro.out_channels == 8
+    with pytest.raises(UnknownModelError, match="bad arguments"):
+        lowlight.create_model("darkir_m", no_such_argument=1)
+
+
+def test_unknown_model_name_is_a_clear_error():
+    with pytest.raises(UnknownModelError, match="unknown model 'darkir_xl'.*darkir_m"):
+        lowlight.create_model("darkir_xl")
+
+
+def test_pretrained_without_shipped_weights_says_so():
+    with pytest.raises(UnknownModelError, match="no weights ship"):
+        lowlight.create_model("darkir_m", pretrained=True)
+    assert lowlight.create_model("gamma", pretrained=True) is not None  # nothing to load
+
+
+def test_models_are_returned_in_eval_mode():
+    assert not lowlight.create_model("darkir_m").training
+
+
+def test_models_reject_wrong_input():
+    model = lowlight.create_model("darkir_m", width=8)
+    with pytest.raises(ValueError, match="3 channels"):
+        model(torch.rand(1, 4, 16, 16))
+    with pytest.raises(TypeError, match="floating"):
+        model(torch.zeros(1, 3, 16, 16, dtype=torch.uint8))
