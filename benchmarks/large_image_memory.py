@@ -12,7 +12,7 @@ Learned models without shipped weights get random weights written to a temporary
 from __future__ import annotations
 
 import argparse
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -51,20 +51,34 @@ def main() -> None:
             tile = Enhancer(lowlight.create_model(args.model), device="cpu", max_memory_gb=budget).tile_size_for(
                 height, width
             )
-            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             start = time.perf_counter()
-            result = subprocess.run(
-                [sys.executable, "-m", "lowlight", "enhance", str(folder / "photo.jpg"), "-o",
-                 str(folder / f"out_{budget}.jpg"), "--model", args.model, "--max-memory", str(budget), "-q", *extra],
-                capture_output=True, text=True,
+            child = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "lowlight",
+                    "enhance",
+                    str(folder / "photo.jpg"),
+                    "-o",
+                    str(folder / f"out_{budget}.jpg"),
+                    "--model",
+                    args.model,
+                    "--max-memory",
+                    str(budget),
+                    "-q",
+                    *extra,
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
             )
+            stderr = child.stderr.read()
+            # wait4 gives this child's own peak RSS (kilobytes on Linux)
+            _, status, usage = os.wait4(child.pid, 0)
             seconds = time.perf_counter() - start
-            if result.returncode != 0:
-                sys.exit(result.stderr)
-            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-            # ru_maxrss of children is the max over all children so far; budgets run in rising order
-            rows.append((budget, tile or "whole", max(peak, before) / 1024**2, seconds))
-    print(f"| model | image | --max-memory (GB) | tile | peak RSS (GiB) | time (s) |")
+            if os.waitstatus_to_exitcode(status) != 0:
+                sys.exit(stderr.decode(errors="replace"))
+            rows.append((budget, tile or "whole", usage.ru_maxrss / 1024**2, seconds))
+    print("| model | image | --max-memory (GB) | tile | peak RSS (GiB) | time (s) |")
     print("|---|---|---|---|---|---|")
     for budget, tile, peak_gib, seconds in rows:
         print(f"| {args.model} | {width}x{height} | {budget} | {tile} | {peak_gib:.2f} | {seconds:.0f} |")

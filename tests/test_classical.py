@@ -76,6 +76,8 @@ def _eval15_psnr(shared, name: str) -> float:
     return float(np.mean(scores))
 
 
-@pytest.mark.parametrize(("name", "expected"), [("adaptive_gamma", 16.34), ("gamma", 13.28), ("histogram_equalization", 14.24)])
+@pytest.mark.parametrize(
+    ("name", "expected"), [("adaptive_gamma", 16.34), ("gamma", 13.28), ("histogram_equalization", 14.24)]
+)
 def test_eval15_psnr_matches_the_published_baselines(shared, name, expected):
     assert abs(_eval15_psnr(shared, name) - expected) < 0.05

@@ -41,7 +41,10 @@ def test_folder_enhance_names_the_model_and_summarises(photos, tmp_path, capsys)
     assert code == 0
     assert "model adaptive_gamma" in text and "3 enhanced, 0 skipped, 0 failed" in text
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["img0.png", "img1.png", "img2.png"]
-    assert np.asarray(Image.open(tmp_path / "out" / "img0.png")).mean() > np.asarray(Image.open(photos / "img0.png")).mean()
+    assert (
+        np.asarray(Image.open(tmp_path / "out" / "img0.png")).mean()
+        > np.asarray(Image.open(photos / "img0.png")).mean()
+    )
 
 
 def test_recursive_keeps_subfolders_and_format_option(photos, tmp_path, capsys):
@@ -117,7 +120,9 @@ def test_unwritable_output_folder(photos, tmp_path, capsys):
 def test_weights_for_the_wrong_model(photos, tmp_path, capsys):
     weights = tmp_path / "l.safetensors"
     save_file(lowlight.create_model("darkir_m", width=8).state_dict(), str(weights))
-    code, text = run([str(photos), "-o", str(tmp_path / "out"), "--model", "darkir_m", "--weights", str(weights)], capsys)
+    code, text = run(
+        [str(photos), "-o", str(tmp_path / "out"), "--model", "darkir_m", "--weights", str(weights)], capsys
+    )
     assert code == 2 and "does not fit the model" in text and str(weights) in text
 
 
@@ -126,19 +131,21 @@ def test_learned_model_with_weights_file_and_tiling(photos, tmp_path, capsys):
     model = lowlight.create_model("darkir_m", width=8)
     save_file(model.state_dict(), str(weights))
     big = _dark_image(tmp_path / "big.png", size=(300, 200))
-    code, text = run([str(big), "-o", str(tmp_path / "o.png"), "--model", "darkir_m", "--weights", str(weights),
-                      "--tile", "128", "--tile-overlap", "32"], capsys)
+    args = [str(big), "-o", str(tmp_path / "o.png"), "--model", "darkir_m", "--weights", str(weights)]
+    args += ["--tile", "128", "--tile-overlap", "32"]
+    code, text = run(args, capsys)
     assert code != 0  # width 8 weights do not fit darkir_m (width 32)
     save_file(lowlight.create_model("darkir_m").state_dict(), str(weights))
-    code, text = run([str(big), "-o", str(tmp_path / "o.png"), "--model", "darkir_m", "--weights", str(weights),
-                      "--tile", "128", "--tile-overlap", "32"], capsys)
+    code, text = run(args, capsys)
     assert code == 0, text
     out = np.asarray(Image.open(tmp_path / "o.png"))
     assert out.shape == (300, 200, 3)
     # at initialisation DarkIR's gated (global) blocks are the identity, so the network is local
     # and tiles must blend back to the whole-image result
-    code, _ = run([str(big), "-o", str(tmp_path / "whole.png"), "--model", "darkir_m", "--weights", str(weights),
-                   "--tile", "0"], capsys)
+    code, _ = run(
+        [str(big), "-o", str(tmp_path / "whole.png"), "--model", "darkir_m", "--weights", str(weights), "--tile", "0"],
+        capsys,
+    )
     whole = np.asarray(Image.open(tmp_path / "whole.png")).astype(int)
     assert np.abs(out.astype(int) - whole).mean() < 0.5
 
@@ -154,11 +161,19 @@ CONSOLE_SCRIPT = shutil.which("lowlight", path=str(Path(sys.executable).parent))
 
 @pytest.mark.skipif(CONSOLE_SCRIPT is None, reason="console script not installed")
 def test_console_script_runs(photos, tmp_path):
-    result = subprocess.run([CONSOLE_SCRIPT, "enhance", str(photos), "-o", str(tmp_path / "cs"), "-q"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [CONSOLE_SCRIPT, "enhance", str(photos), "-o", str(tmp_path / "cs"), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
-    result = subprocess.run([sys.executable, "-m", "lowlight", "enhance", "nope.png", "-o", str(tmp_path)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "lowlight", "enhance", "nope.png", "-o", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1 and "nope.png: no such file" in result.stderr
     assert "Traceback" not in result.stderr
 

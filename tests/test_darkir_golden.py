@@ -28,7 +28,9 @@ def test_golden_forward_and_side_output(shared, stem, width):
     torch.testing.assert_close(plain, out)
 
 
-@pytest.mark.parametrize(("name", "spec"), [("darkir_m", "darkir_state_dict_m.txt"), ("darkir_l", "darkir_state_dict_l.txt")])
+@pytest.mark.parametrize(
+    ("name", "spec"), [("darkir_m", "darkir_state_dict_m.txt"), ("darkir_l", "darkir_state_dict_l.txt")]
+)
 def test_state_dict_keys_and_shapes_match_the_official_list(shared, name, spec):
     expected = {}
     for line in (shared / "specs" / spec).read_text().splitlines():
@@ -68,7 +70,13 @@ def test_missing_and_unexpected_keys_are_named(tmp_path):
 def test_weights_of_the_wrong_width_report_shape_mismatches(tmp_path):
     path = tmp_path / "w8.safetensors"
     save_file(lowlight.create_model("darkir_m", width=8).state_dict(), str(path))
-    with pytest.raises(CheckpointError, match=r"shape mismatch \(file vs model\): decoders\.0\.modules_list\.0\.beta \(1, 32, 1, 1\) vs \(1, 128, 1, 1\).*341 in all"):
+    with pytest.raises(
+        CheckpointError,
+        match=(
+            r"shape mismatch \(file vs model\): "
+            r"decoders\.0\.modules_list\.0\.beta \(1, 32, 1, 1\) vs \(1, 128, 1, 1\).*341 in all"
+        ),
+    ):
         lowlight.create_model("darkir_m", weights=path)
 
 

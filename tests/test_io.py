@@ -19,8 +19,10 @@ def _srgb_icc() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
-@pytest.mark.parametrize(("suffix", "tolerance"), [(".png", 0.5 / 255), (".bmp", 0.5 / 255), (".tif", 0.5 / 255),
-                                                   (".webp", 0.5 / 255), (".jpg", 12 / 255)])
+@pytest.mark.parametrize(
+    ("suffix", "tolerance"),
+    [(".png", 0.5 / 255), (".bmp", 0.5 / 255), (".tif", 0.5 / 255), (".webp", 0.5 / 255), (".jpg", 12 / 255)],
+)
 def test_eight_bit_round_trip(tmp_path, suffix, tolerance):
     rgb = _gradient()
     path = write_image(tmp_path / f"img{suffix}", rgb, quality=100)
@@ -43,7 +45,7 @@ def test_sixteen_bit_colour_round_trip_is_exact(tmp_path, suffix):
 
 
 def test_sixteen_bit_grayscale_png(tmp_path):
-    gray = (np.arange(64 * 8, dtype=np.uint16).reshape(8, 64) * 127)
+    gray = np.arange(64 * 8, dtype=np.uint16).reshape(8, 64) * 127
     Image.fromarray(gray).save(tmp_path / "g16.png")
     loaded = read_image(tmp_path / "g16.png")
     assert loaded.bit_depth == 16 and loaded.rgb.shape == (8, 64, 3)

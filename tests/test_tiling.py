@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 from torch import nn
@@ -14,7 +16,7 @@ from lowlight.inference.tiling import auto_tile_size, blend_window, tile_spans, 
 def test_tiles_cover_everything_with_the_requested_overlap(length, tile, overlap, align):
     spans = tile_spans(length, tile, overlap, align)
     assert spans[0][0] == 0 and spans[-1][1] == length
-    for (start, end), (next_start, _) in zip(spans, spans[1:]):
+    for (start, end), (next_start, _) in itertools.pairwise(spans):
         assert end - next_start >= overlap  # overlap at least as requested
         assert next_start > start
     for start, end in spans:
@@ -76,7 +78,7 @@ def test_enhancer_tiles_large_images_and_keeps_the_shape():
     seen = []
     out = enhancer(torch.rand(1, 3, 300, 200), on_tile=lambda d, n: seen.append(n))
     assert out.shape == (1, 3, 300, 200) and seen[-1] > 1
-    assert 0 <= out.min() and out.max() <= 1
+    assert out.min() >= 0 and out.max() <= 1
 
 
 def test_darkir_memory_estimate_picks_tiles_for_a_12_megapixel_photo():

@@ -63,6 +63,20 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     return _strip_prefix(_unwrap(state, path))
 
 
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """The string metadata of a safetensors file ({} for other files or none)."""
+    path = Path(path)
+    if not path.is_file() or not _is_safetensors(path):
+        return {}
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return dict(handle.metadata() or {})
+    except Exception:  # unreadable files are reported by read_checkpoint
+        return {}
+
+
 def _unwrap(state: object, path: Path) -> Mapping[str, torch.Tensor]:
     if not isinstance(state, Mapping):
         raise CheckpointError(f"{path}: expected a state dict, found {type(state).__name__}")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from lowlight import __version__
 from lowlight.errors import LowlightError
+from lowlight.train.cli import add_export, add_train
 
 
 def _add_enhance(subparsers: argparse._SubParsersAction) -> None:
@@ -26,26 +27,48 @@ def _add_enhance(subparsers: argparse._SubParsersAction) -> None:
         "unless --overwrite is given; every file is written atomically.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
-    p.add_argument("-o", "--output", required=True, type=Path,
-                   help="output folder (or output file when there is a single input file)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        type=Path,
+        help="output folder (or output file when there is a single input file)",
+    )
     p.add_argument("-r", "--recursive", action="store_true", help="look for images in subfolders too")
     p.add_argument("-m", "--model", default=None, help="model name (see `lowlight list-models`)")
     p.add_argument("-w", "--weights", type=Path, default=None, help="checkpoint for --model")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
     p.add_argument("--half", action="store_true", help="float16 convolutions on GPU (Fourier parts stay float32)")
     p.add_argument("--suffix", default="", help="appended to output file names, e.g. _enhanced")
-    p.add_argument("--format", dest="image_format", default=None,
-                   help="output format: png, jpg, webp, tif, bmp (default: same as the input)")
+    p.add_argument(
+        "--format",
+        dest="image_format",
+        default=None,
+        help="output format: png, jpg, webp, tif, bmp (default: same as the input)",
+    )
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
-    p.add_argument("--tile", type=int, default=None,
-                   help="tile side in pixels; 0 = never tile; default: chosen from --max-memory")
-    p.add_argument("--tile-overlap", type=int, default=DEFAULT_TILE_OVERLAP,
-                   help=f"overlap of neighbouring tiles in pixels (default {DEFAULT_TILE_OVERLAP})")
-    p.add_argument("--max-memory", type=float, default=DEFAULT_MAX_MEMORY_GB,
-                   help=f"activation memory budget in GB used to choose tiles (default {DEFAULT_MAX_MEMORY_GB})")
-    p.add_argument("--max-pixels", type=float, default=DEFAULT_MAX_PIXELS / 1e6,
-                   help=f"refuse images larger than this many megapixels (default {DEFAULT_MAX_PIXELS / 1e6:.0f})")
+    p.add_argument(
+        "--tile", type=int, default=None, help="tile side in pixels; 0 = never tile; default: chosen from --max-memory"
+    )
+    p.add_argument(
+        "--tile-overlap",
+        type=int,
+        default=DEFAULT_TILE_OVERLAP,
+        help=f"overlap of neighbouring tiles in pixels (default {DEFAULT_TILE_OVERLAP})",
+    )
+    p.add_argument(
+        "--max-memory",
+        type=float,
+        default=DEFAULT_MAX_MEMORY_GB,
+        help=f"activation memory budget in GB used to choose tiles (default {DEFAULT_MAX_MEMORY_GB})",
+    )
+    p.add_argument(
+        "--max-pixels",
+        type=float,
+        default=DEFAULT_MAX_PIXELS / 1e6,
+        help=f"refuse images larger than this many megapixels (default {DEFAULT_MAX_PIXELS / 1e6:.0f})",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=_run_enhance)
 
@@ -59,8 +82,7 @@ def _run_enhance(args: argparse.Namespace) -> int:
     from lowlight.registry import model_info, pretrained_weights
 
     output: Path = args.output
-    plan = plan_jobs(args.inputs, output, recursive=args.recursive, suffix=args.suffix,
-                     image_format=args.image_format)
+    plan = plan_jobs(args.inputs, output, recursive=args.recursive, suffix=args.suffix, image_format=args.image_format)
     for problem in plan.problems:
         print(f"lowlight: {problem}", file=sys.stderr)
     if not plan.jobs:
@@ -70,11 +92,25 @@ def _run_enhance(args: argparse.Namespace) -> int:
         raise LowlightError(f"-o {output} looks like a file name but {len(plan.jobs)} images were found; give a folder")
     _check_writable(plan.jobs[0].target.parent)
 
-    enhancer = Enhancer(args.model, weights=args.weights, device=args.device, half=args.half, tile=args.tile,
-                        tile_overlap=args.tile_overlap, max_memory_gb=args.max_memory)
+    enhancer = Enhancer(
+        args.model,
+        weights=args.weights,
+        device=args.device,
+        half=args.half,
+        tile=args.tile,
+        tile_overlap=args.tile_overlap,
+        max_memory_gb=args.max_memory,
+    )
     info = model_info(enhancer.name)
-    origin = (f"weights {args.weights}" if args.weights else "shipped weights" if pretrained_weights(info.name)
-              else "classical baseline, no weights; trained weights do not ship yet" if not info.learned else "")
+    origin = (
+        f"weights {args.weights}"
+        if args.weights
+        else "shipped weights"
+        if pretrained_weights(info.name)
+        else "classical baseline, no weights; trained weights do not ship yet"
+        if not info.learned
+        else ""
+    )
     print(f"lowlight: model {info.name} ({origin}) on {enhancer.device}", file=sys.stderr)
 
     overall = tqdm(total=len(plan.jobs), unit="img", disable=args.quiet, desc="images", position=0)
@@ -96,13 +132,24 @@ def _run_enhance(args: argparse.Namespace) -> int:
         overall.set_postfix_str(job.source.name)
         overall.update(1)
 
-    summary = run_jobs(plan.jobs, enhancer, overwrite=args.overwrite, quality=args.quality,
-                       max_pixels=int(args.max_pixels * 1e6), report=tqdm.write, on_image=on_image,
-                       on_tile=on_tile)
+    summary = run_jobs(
+        plan.jobs,
+        enhancer,
+        overwrite=args.overwrite,
+        quality=args.quality,
+        max_pixels=int(args.max_pixels * 1e6),
+        report=tqdm.write,
+        on_image=on_image,
+        on_tile=on_tile,
+    )
     overall.close()
     failed = summary.failed + len(plan.problems)
-    print(f"lowlight: {summary.line()}" + (f", {len(plan.problems)} input problem(s)" if plan.problems else "")
-          + f"; model {info.name}", file=sys.stderr)
+    print(
+        f"lowlight: {summary.line()}"
+        + (f", {len(plan.problems)} input problem(s)" if plan.problems else "")
+        + f"; model {info.name}",
+        file=sys.stderr,
+    )
     return 1 if failed else 0
 
 
@@ -136,7 +183,7 @@ def _run_list_models(args: argparse.Namespace) -> int:
         rows.append((name, f"{params:,}", info.task, shipped, info.description))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     return 0
 
 
@@ -146,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_enhance(subparsers)
     _add_list_models(subparsers)
+    add_train(subparsers)
+    add_export(subparsers)
     return parser
 
 

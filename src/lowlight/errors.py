@@ -24,3 +24,15 @@ class UnknownModelError(LowlightError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class DatasetError(LowlightError):
+    """A data folder has no usable images, unmatched pairs or an unknown layout."""
+
+
+class ConfigError(LowlightError):
+    """A training or evaluation config has an unknown key, a wrong type or a bad value."""
+
+
+class TrainingError(LowlightError):
+    """Training cannot go on (non-finite loss, unusable checkpoint, bad distributed setup)."""

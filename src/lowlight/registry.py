@@ -15,7 +15,7 @@ from pathlib import Path
 
 from torch import nn
 
-from lowlight.errors import UnknownModelError
+from lowlight.errors import CheckpointError, UnknownModelError
 
 
 @dataclass(frozen=True)
@@ -88,9 +88,7 @@ def model_info(name: str) -> ModelInfo:
     except KeyError:
         close = [known for known in _MODELS if name.split("_")[0] in known]
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise UnknownModelError(
-            f"unknown model {name!r}{hint}; available: {', '.join(sorted(_MODELS))}"
-        ) from None
+        raise UnknownModelError(f"unknown model {name!r}{hint}; available: {', '.join(sorted(_MODELS))}") from None
 
 
 def pretrained_weights(name: str) -> PretrainedWeights | None:
@@ -122,6 +120,8 @@ def create_model(
     from lowlight.checkpoint import load_weights
 
     info = model_info(name)
+    if weights is not None:
+        overrides = _check_weights_metadata(name, weights, overrides)
     try:
         model = info.builder(**overrides)
     except TypeError as exc:
@@ -139,6 +139,21 @@ def create_model(
             )
         load_weights(model, Path(__file__).parent / "weights" / entry.file, model_name=name, sha256=entry.sha256)
     return model.eval()
+
+
+def _check_weights_metadata(name: str, weights: str | Path, overrides: dict) -> dict:
+    """Refuse weights exported for another model; take the exported model arguments if none are given."""
+    import json
+
+    from lowlight.checkpoint import read_metadata
+
+    metadata = read_metadata(weights)
+    trained_for = metadata.get("lowlight.model")
+    if trained_for and trained_for != name:
+        raise CheckpointError(f"{weights}: these weights are for model {trained_for!r}, not {name!r}")
+    if not overrides and metadata.get("lowlight.model_args"):
+        return json.loads(metadata["lowlight.model_args"])
+    return overrides
 
 
 def _models_with_weights() -> list[str]:

@@ -18,8 +18,15 @@ from lowlight.inference.io import DEFAULT_MAX_PIXELS, format_for_suffix, is_imag
 from lowlight.inference.pipeline import Enhancer
 
 _GLOB_CHARS = set("*?[")
-_EXTENSION_BY_FORMAT = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "webp": ".webp", "tif": ".tif",
-                        "tiff": ".tif", "bmp": ".bmp"}
+_EXTENSION_BY_FORMAT = {
+    "png": ".png",
+    "jpg": ".jpg",
+    "jpeg": ".jpg",
+    "webp": ".webp",
+    "tif": ".tif",
+    "tiff": ".tif",
+    "bmp": ".bmp",
+}
 
 
 @dataclass(frozen=True)
@@ -47,10 +54,7 @@ class Summary:
     failures: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        return (
-            f"{self.done} enhanced, {self.skipped} skipped, {self.failed} failed "
-            f"in {self.seconds:.1f} s"
-        )
+        return f"{self.done} enhanced, {self.skipped} skipped, {self.failed} failed in {self.seconds:.1f} s"
 
 
 def _discover(spec: str, recursive: bool) -> tuple[list[tuple[Path, Path]], str | None]:
@@ -63,7 +67,10 @@ def _discover(spec: str, recursive: bool) -> tuple[list[tuple[Path, Path]], str 
         files = sorted(p for p in path.glob(pattern) if p.is_file() and is_image_path(p) and not _hidden(p, path))
         if not files:
             hint = "" if recursive else " (use --recursive to look in subfolders)"
-            return [], f"{path}: folder contains no images ({', '.join(sorted({'.png', '.jpg', '.tif', '.webp', '.bmp'}))}){hint}"
+            return (
+                [],
+                f"{path}: folder contains no images (.bmp, .jpg, .png, .tif, .webp){hint}",
+            )
         return [(f, path) for f in files], None
     if _GLOB_CHARS & set(spec):
         matches = sorted(Path(m) for m in glob.glob(spec, recursive=recursive) if Path(m).is_file())
@@ -77,7 +84,9 @@ def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
-def output_path(source: Path, base: Path, output: Path, *, single_file: bool, suffix: str, image_format: str | None) -> Path:
+def output_path(
+    source: Path, base: Path, output: Path, *, single_file: bool, suffix: str, image_format: str | None
+) -> Path:
     """Where the result of ``source`` goes."""
     extension = _EXTENSION_BY_FORMAT[image_format] if image_format else source.suffix.lower()
     if format_for_suffix(Path("x" + extension)) is None:

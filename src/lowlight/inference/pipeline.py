@@ -109,9 +109,7 @@ class Enhancer:
             return self.model(x).float().clamp_(0, 1).to("cpu")
 
     @torch.inference_mode()
-    def __call__(
-        self, x: torch.Tensor, on_tile: Callable[[int, int], None] | None = None
-    ) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, on_tile: Callable[[int, int], None] | None = None) -> torch.Tensor:
         """(B, 3, H, W) float in [0, 1] -> enhanced (B, 3, H, W) float32 on the CPU, clamped."""
         if x.ndim != 4 or x.shape[1] != 3:
             raise LowlightError(f"expected an image batch of shape (B, 3, H, W), got {tuple(x.shape)}")

@@ -98,3 +98,19 @@ class FourierAmplitudeMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return fourier_amplitude_mlp(x, self.process1).to(x.dtype)
+
+
+def amplitude_and_phase(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fourier amplitude and phase (radians, in (-pi, pi]) of a real (..., H, W) tensor.
+
+    The phase of (almost) zero bins is 0 with zero gradient, so gradients stay finite.
+
+    Returns:
+        ``(amplitude, phase)``, both real (..., H, W // 2 + 1), float32 (float64 for float64 input).
+    """
+    spectrum = rfft2(x)
+    amplitude = spectrum.abs()
+    nonzero = amplitude > _TINY_MAGNITUDE
+    real = torch.where(nonzero, spectrum.real, torch.ones_like(spectrum.real))
+    imag = torch.where(nonzero, spectrum.imag, torch.zeros_like(spectrum.imag))
+    return amplitude, torch.atan2(imag, real)

@@ -213,16 +213,12 @@ def gamma(**overrides: object) -> GammaCorrection:
     return GammaCorrection(**overrides)
 
 
-@register_model(
-    task="enhance", paper="classical", description="per-image gamma, mean to 0.5", learned=False
-)
+@register_model(task="enhance", paper="classical", description="per-image gamma, mean to 0.5", learned=False)
 def adaptive_gamma(**overrides: object) -> AdaptiveGamma:
     return AdaptiveGamma(**overrides)
 
 
-@register_model(
-    task="enhance", paper="classical", description="histogram equalisation of luma", learned=False
-)
+@register_model(task="enhance", paper="classical", description="histogram equalisation of luma", learned=False)
 def histogram_equalization(**overrides: object) -> HistogramEqualization:
     return HistogramEqualization(**overrides)
 

@@ -168,6 +168,7 @@ class DarkIR(nn.Module):
                 BlockStack([DBlock(chan, dilations=dilations, extra_depth_wise=extra_depth_wise) for _ in range(num)])
             )
         self.pad_multiple = 2 ** len(enc_blk_nums)
+        self.side_output_scale = self.pad_multiple  # the side output is at 1/8 of the padded input
         # Peak activation memory of a float32 eval forward, measured at 1-2 MP for width 32
         # (about 1.6 kB per pixel) and proportional to the width; used to choose tile sizes.
         self.inference_bytes_per_pixel = 50 * width
@@ -180,7 +181,7 @@ class DarkIR(nn.Module):
         feat = self.intro(x_in)
 
         skips = []
-        for encoder, down in zip(self.encoders, self.downs):
+        for encoder, down in zip(self.encoders, self.downs, strict=True):
             feat = encoder(feat)
             skips.append(feat)
             feat = down(feat)
@@ -189,7 +190,7 @@ class DarkIR(nn.Module):
         side = self.side_out(light) if side_loss else None
         feat = self.middle_blks_dec(light) + light
 
-        for decoder, up, skip in zip(self.decoders, self.ups, reversed(skips)):
+        for decoder, up, skip in zip(self.decoders, self.ups, reversed(skips), strict=True):
             feat = decoder(up(feat) + skip)
 
         out = crop_to(self.ending(feat) + x_in, height, width)

@@ -1,0 +1,51 @@
+"""Geometric augmentation of image pairs: aligned random crops, flips and 90-degree rotations.
+
+Arrays are (H, W, C) numpy images of any dtype; every function takes a ``numpy.random.Generator``
+so that a sample is reproducible from its seed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def pad_to_at_least(image: np.ndarray, size: int) -> np.ndarray:
+    """Zero-pad bottom/right so both sides are at least ``size``."""
+    height, width = image.shape[:2]
+    if height >= size and width >= size:
+        return image
+    pad = ((0, max(0, size - height)), (0, max(0, size - width))) + ((0, 0),) * (image.ndim - 2)
+    return np.pad(image, pad)
+
+
+def paired_random_crop(rng: np.random.Generator, images: list[np.ndarray], size: int) -> list[np.ndarray]:
+    """The same random ``size`` x ``size`` window of each image (all must have the same H and W).
+
+    Images smaller than the crop are zero-padded first, as in the DarkIR training code.
+    """
+    shapes = {image.shape[:2] for image in images}
+    if len(shapes) != 1:
+        raise ValueError(f"paired images differ in size: {sorted(shapes)}")
+    images = [pad_to_at_least(image, size) for image in images]
+    height, width = images[0].shape[:2]
+    top = int(rng.integers(0, height - size + 1))
+    left = int(rng.integers(0, width - size + 1))
+    return [image[top : top + size, left : left + size] for image in images]
+
+
+def random_flip_rotate(
+    rng: np.random.Generator, images: list[np.ndarray], flip: bool = True, rot90: bool = False
+) -> list[np.ndarray]:
+    """Apply the same random horizontal/vertical flips (p=0.5 each) and k*90-degree rotation to all."""
+    hflip, vflip = (rng.random(2) < 0.5) if flip else (False, False)
+    turns = int(rng.integers(0, 4)) if rot90 else 0
+    out = []
+    for image in images:
+        if hflip:
+            image = image[:, ::-1]
+        if vflip:
+            image = image[::-1]
+        if turns:
+            image = np.rot90(image, turns)
+        out.append(np.ascontiguousarray(image))
+    return out

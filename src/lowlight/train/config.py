@@ -1,0 +1,111 @@
+"""The training config: dataclasses read from YAML (see ``configs/`` for recipes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from lowlight.data.degradation import DegradationConfig
+
+
+@dataclass
+class DataSource:
+    """One folder of training or validation data.
+
+    kind: ``paired`` (low/high folders or a known benchmark root), ``unpaired`` (images only) or
+        ``synthetic`` (clean photos degraded on the fly).
+    split: for benchmark roots with a train/test split: ``train``, ``test`` or ``all``.
+    include / exclude: text files listing file stems to keep / drop (e.g. a held-out validation split).
+    repeat: how many times the source appears per epoch (to balance a mixture of sources).
+    """
+
+    path: str
+    kind: Literal["paired", "unpaired", "synthetic"] = "paired"
+    split: Literal["train", "test", "all"] = "all"
+    include: str | None = None
+    exclude: str | None = None
+    resize: int | None = None
+    repeat: int = 1
+    degradation: DegradationConfig = field(default_factory=DegradationConfig)
+
+    def __post_init__(self) -> None:
+        if self.repeat < 1:
+            raise ValueError("repeat must be >= 1")
+
+
+@dataclass
+class DataConfig:
+    train: list[DataSource] = field(default_factory=list)
+    val: DataSource | None = None
+    crop: int = 256
+    batch_size: int = 8
+    flip: bool = True
+    rot90: bool = False
+    num_workers: int = 2
+    cache: bool = False
+    val_max_images: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.train:
+            raise ValueError("data.train needs at least one source")
+        if self.crop < 8 or self.batch_size < 1 or self.num_workers < 0:
+            raise ValueError("need crop >= 8, batch_size >= 1 and num_workers >= 0")
+
+
+@dataclass
+class ModelConfig:
+    name: str = "darkir_m"
+    args: dict[str, Any] = field(default_factory=dict)
+    init: str | None = None
+
+
+@dataclass
+class OptimConfig:
+    name: Literal["adamw", "adam"] = "adamw"
+    lr: float = 5e-4
+    betas: tuple[float, float] = (0.9, 0.9)
+    weight_decay: float = 1e-3
+    grad_clip: float | None = None
+
+
+@dataclass
+class ScheduleConfig:
+    name: Literal["cosine", "multistep", "constant"] = "cosine"
+    warmup_steps: int = 0
+    min_lr: float = 1e-6
+    milestones: list[int] = field(default_factory=list)
+    gamma: float = 0.5
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run needs; ``steps`` counts optimizer steps (global batches)."""
+
+    name: str
+    data: DataConfig
+    model: ModelConfig = field(default_factory=ModelConfig)
+    losses: dict[str, float] = field(default_factory=lambda: {"l1": 1.0})
+    vgg_weights: str | None = None
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    steps: int = 1000
+    seed: int = 0
+    output_dir: str = "runs"
+    ema_decay: float = 0.0
+    precision: Literal["fp32", "fp16", "bf16"] = "fp32"
+    compile: bool = False
+    channels_last: bool = False
+    device: str = "auto"
+    threads: int | None = None
+    log_every: int = 10
+    val_every: int = 500
+    checkpoint_every: int = 250
+    sample_images: int = 4
+
+    def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise ValueError("steps must be >= 1")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError("ema_decay must be in [0, 1)")
+        if min(self.log_every, self.val_every, self.checkpoint_every) < 1:
+            raise ValueError("log_every, val_every and checkpoint_every must be >= 1")

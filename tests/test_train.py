@@ -1,0 +1,237 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from PIL import Image
+from safetensors.torch import load_file
+
+import lowlight
+from lowlight.cli import main
+from lowlight.config import from_dict
+from lowlight.errors import CheckpointError, TrainingError
+from lowlight.train import state as state_module
+from lowlight.train.config import TrainConfig
+from lowlight.train.export import export_weights
+from lowlight.train.trainer import Trainer
+
+TINY_MODEL = {
+    "name": "darkir_m",
+    "args": {
+        "width": 4,
+        "enc_blk_nums": [1, 1, 1],
+        "dec_blk_nums": [1, 1, 1],
+        "middle_blk_num_enc": 1,
+        "middle_blk_num_dec": 1,
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def pairs(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("pairs")
+    rng = np.random.default_rng(0)
+    for d in ("low", "high"):
+        (root / d).mkdir()
+    for i in range(6):
+        high = rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)
+        Image.fromarray(high).save(root / "high" / f"{i}.png")
+        Image.fromarray((high * 0.2).astype(np.uint8)).save(root / "low" / f"{i}.png")
+    return root
+
+
+def tiny_config(pairs: Path, out: Path, **changes) -> dict:
+    config = {
+        "name": "tiny",
+        "data": {
+            "train": [{"path": str(pairs)}],
+            "val": {"path": str(pairs)},
+            "crop": 32,
+            "batch_size": 4,
+            "num_workers": 0,
+            "val_max_images": 2,
+        },
+        "model": TINY_MODEL,
+        "losses": {"l1": 1.0, "edge": 50.0, "side.l1": 0.8},
+        "optim": {"grad_clip": 1.0},
+        "steps": 6,
+        "threads": 1,
+        "ema_decay": 0.9,
+        "log_every": 2,
+        "val_every": 3,
+        "checkpoint_every": 2,
+        "sample_images": 1,
+        "output_dir": str(out),
+    }
+    for key, value in changes.items():
+        node = config
+        *parents, last = key.split(".")
+        for part in parents:
+            node = node[part]
+        node[last] = value
+    return config
+
+
+def run_in_process(config: dict, resume: bool = False) -> Trainer:
+    threads = torch.get_num_threads()
+    try:
+        trainer = Trainer(from_dict(TrainConfig, config), resume=resume, progress=False)
+        trainer.fit()
+    finally:
+        torch.set_num_threads(threads)
+    return trainer
+
+
+def test_training_run_writes_everything(pairs, tmp_path):
+    trainer = run_in_process(tiny_config(pairs, tmp_path))
+    run = tmp_path / "tiny"
+    assert yaml.safe_load((run / "config.yaml").read_text())["model"]["args"]["width"] == 4
+    assert (run / "checkpoints" / "last.pt").is_file() and (run / "checkpoints" / "best.pt").is_file()
+    rows = (run / "train_log.csv").read_text().splitlines()
+    assert rows[0].startswith("step,lr,loss,") and len(rows) == 4
+    assert [r.split(",")[0] for r in (run / "val_log.csv").read_text().splitlines()[1:]] == ["3", "6"]
+    assert len(list((run / "samples" / "step_0000003").glob("*.png"))) == 1
+    assert trainer.step == 6 and set(trainer.last_metrics) == {"psnr", "ssim"}
+    state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    assert {"model", "ema", "optimizer", "scheduler", "scaler", "step", "rng", "config"} <= set(state)
+    assert state["scheduler"]["last_epoch"] == 6
+
+
+def test_existing_run_needs_resume(pairs, tmp_path):
+    run_in_process(tiny_config(pairs, tmp_path, steps=2))
+    with pytest.raises(TrainingError, match="pass --resume"):
+        run_in_process(tiny_config(pairs, tmp_path, steps=2))
+
+
+def test_non_finite_loss_stops_and_keeps_last_checkpoint(pairs, tmp_path, monkeypatch):
+    from lowlight.losses import CombinedLoss
+
+    original = CombinedLoss.forward
+    calls = {"n": 0}
+
+    def poisoned(self, pred, target, side=None):
+        calls["n"] += 1
+        total, parts = original(self, pred, target, side)
+        return (total * float("nan"), parts) if calls["n"] == 3 else (total, parts)
+
+    monkeypatch.setattr(CombinedLoss, "forward", poisoned)
+    with pytest.raises(TrainingError, match=r"loss is not finite at step 3 .*last good checkpoint"):
+        run_in_process(tiny_config(pairs, tmp_path))
+    state = torch.load(tmp_path / "tiny" / "checkpoints" / "last.pt", weights_only=True)
+    assert state["step"] == 2 and all(torch.isfinite(v).all() for v in state["model"].values())
+
+
+def test_full_disk_keeps_previous_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "last.pt"
+    assert state_module.save_atomic({"step": 1}, path)
+
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(state_module.torch, "save", no_space)
+    assert not state_module.save_atomic({"step": 2}, path)
+    assert torch.load(path, weights_only=True) == {"step": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]  # no temp file left
+
+
+def _final_weights(run: Path) -> dict[str, torch.Tensor]:
+    return torch.load(run / "checkpoints" / "last.pt", weights_only=True)["model"]
+
+
+def _write_config(path: Path, config: dict) -> Path:
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _train_command(config_path: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "lowlight", "train", str(config_path), "-q", *extra]
+
+
+def test_sigkill_and_resume_gives_identical_weights(pairs, tmp_path):
+    # All three runs are fresh processes: in-process and child-process runs may round differently.
+    steps = 40
+    reference = _write_config(tmp_path / "ref.yaml", tiny_config(pairs, tmp_path / "ref", steps=steps, val_every=1000))
+    subprocess.run(_train_command(reference), check=True, capture_output=True)
+
+    killed = tmp_path / "killed"
+    config_path = _write_config(tmp_path / "tiny.yaml", tiny_config(pairs, killed, steps=steps, val_every=1000))
+    child = subprocess.Popen(_train_command(config_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = killed / "tiny" / "checkpoints" / "last.pt"
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(child.pid, signal.SIGKILL)
+    assert child.wait() == -signal.SIGKILL, "the run ended before it could be killed"
+    interrupted_at = torch.load(checkpoint, weights_only=True)["step"]
+    assert 0 < interrupted_at < steps
+
+    subprocess.run(_train_command(config_path, "--resume"), check=True, capture_output=True)
+    expected, resumed = _final_weights(tmp_path / "ref" / "tiny"), _final_weights(killed / "tiny")
+    assert all(torch.equal(expected[k], resumed[k]) for k in expected)
+    log_steps = [int(r.split(",")[0]) for r in (killed / "tiny" / "train_log.csv").read_text().splitlines()[1:]]
+    assert log_steps == list(range(2, steps + 1, 2))  # no duplicated rows after the resume
+
+
+def test_torchrun_two_processes_match_one(pairs, tmp_path):
+    single = tmp_path / "single"
+    run_in_process(tiny_config(pairs, single, steps=4, val_every=1000, ema_decay=0.0))
+    config_path = tmp_path / "ddp.yaml"
+    config_path.write_text(yaml.safe_dump(tiny_config(pairs, tmp_path / "ddp", steps=4, val_every=1000, ema_decay=0.0)))
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "lowlight",
+        "train",
+        str(config_path),
+        "-q",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    one, two = _final_weights(single / "tiny"), _final_weights(tmp_path / "ddp" / "tiny")
+    worst = max((one[k] - two[k]).abs().max().item() for k in one)
+    assert worst < 1e-5
+    assert any((one[k] != _initial(k)).any() for k in ["intro.weight"])
+
+
+def _initial(key: str) -> torch.Tensor:
+    torch.manual_seed(0)
+    return lowlight.create_model("darkir_m", **TINY_MODEL["args"]).state_dict()[key]
+
+
+def test_export_weights_round_trip(pairs, tmp_path, capsys):
+    run_in_process(tiny_config(pairs, tmp_path, steps=3))
+    out = tmp_path / "tiny.safetensors"
+    assert main(["export-weights", str(tmp_path / "tiny"), "-o", str(out)]) == 0
+    assert "ema weights, step 3, psnr" in capsys.readouterr().out
+    model = lowlight.create_model("darkir_m", weights=out)  # model args come from the metadata
+    ema = torch.load(tmp_path / "tiny" / "checkpoints" / "best.pt", weights_only=True)["ema"]
+    assert all(torch.equal(model.state_dict()[k], ema[k]) for k in ema)
+    assert set(load_file(str(out))) == set(ema)
+    export_weights(tmp_path / "tiny", tmp_path / "half.safetensors", half=True)
+    assert load_file(str(tmp_path / "half.safetensors"))["intro.weight"].dtype == torch.float16
+    with pytest.raises(CheckpointError, match="for model 'darkir_m', not 'darkir_l'"):
+        lowlight.create_model("darkir_l", weights=out)
+
+
+def test_train_cli_errors(pairs, tmp_path, capsys):
+    config_path = tmp_path / "typo.yaml"
+    config_path.write_text(yaml.safe_dump({**tiny_config(pairs, tmp_path), "stpes": 3}))
+    assert main(["train", str(config_path)]) == 2
+    assert "unknown key 'stpes' (did you mean 'steps'?)" in capsys.readouterr().err
+    config_path.write_text(yaml.safe_dump(tiny_config(tmp_path / "nothing", tmp_path)))
+    assert main(["train", str(config_path)]) == 2
+    assert "data folder does not exist" in capsys.readouterr().err
