@@ -67,7 +67,7 @@ def test_auto_tile_size_from_memory_budget():
     assert auto_tile_size(400, 600, 1600, 2 * 1024**3) is None  # fits whole
     tile = auto_tile_size(3000, 4000, 1600, 2 * 1024**3)
     assert tile is not None and tile % 64 == 0 and tile * tile * 1600 <= 2 * 1024**3
-    assert auto_tile_size(3000, 4000, 1600, 1) == 128  # never below the minimum tile
+    assert auto_tile_size(3000, 4000, 1600, 1) == 384  # never below the minimum tile
 
 
 def test_enhancer_tiles_large_images_and_keeps_the_shape():

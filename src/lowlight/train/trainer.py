@@ -90,12 +90,14 @@ class Trainer:
             raise TrainingError(f"{self.run_dir}: a run of this name exists; pass --resume or choose another name")
 
         torch.manual_seed(config.seed)
-        self.model = create_model(config.model.name, weights=config.model.init, **config.model.args).train()
+        init = expand_path(config.model.init) if config.model.init else None
+        self.model = create_model(config.model.name, weights=init, **config.model.args).train()
         self.model.to(self.device)
         if config.channels_last:
             self.model.to(memory_format=torch.channels_last)
         side_scale = getattr(self.model, "side_output_scale", 8)
-        self.loss = CombinedLoss(config.losses, config.vgg_weights, side_scale).to(self.device)
+        vgg = expand_path(config.vgg_weights) if config.vgg_weights else None
+        self.loss = CombinedLoss(config.losses, vgg, side_scale).to(self.device)
         if self.loss.uses_side_output and not hasattr(self.model, "side_out"):
             raise ConfigError(f"side.* loss terms need a model with a side output; {config.model.name} has none")
         self.optimizer = _build_optimizer(config, self.model)
