@@ -235,3 +235,12 @@ def test_train_cli_errors(pairs, tmp_path, capsys):
     config_path.write_text(yaml.safe_dump(tiny_config(tmp_path / "nothing", tmp_path)))
     assert main(["train", str(config_path)]) == 2
     assert "data folder does not exist" in capsys.readouterr().err
+
+
+def test_compiled_training_matches_eager(pairs, tmp_path):
+    eager = run_in_process(tiny_config(pairs, tmp_path / "eager", steps=2, val_every=1000, ema_decay=0.0))
+    compiled = run_in_process(
+        tiny_config(pairs, tmp_path / "compiled", steps=2, val_every=1000, ema_decay=0.0, compile=True)
+    )
+    a, b = eager.model.state_dict(), compiled.model.state_dict()
+    assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-4

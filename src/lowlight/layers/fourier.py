@@ -54,6 +54,9 @@ def unit_phasor(spectrum: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return amplitude, phasor
 
 
+# Inductor cannot lower the backward of complex abs/division (it views complex as real with a
+# stride it does not support), so compiled models run this block eagerly behind a graph break.
+@torch.compiler.disable
 def fourier_amplitude_mlp(x: torch.Tensor, mlp: nn.Module) -> torch.Tensor:
     """Transform the Fourier amplitude of ``x`` with ``mlp`` and keep its phase (DarkIR's FreMLP).
 
