@@ -68,3 +68,37 @@ def ssim(
     luminance = (2 * mu_p * mu_t + c1) / (mu_p**2 + mu_t**2 + c1)
     structure = (2 * cov + c2) / (var_p + var_t + c2)
     return (luminance * structure).flatten(1).mean(1)
+
+
+def ssim_skimage(
+    pred: torch.Tensor, target: torch.Tensor, data_range: float = 1.0, window_size: int = 7
+) -> torch.Tensor:
+    """SSIM as scikit-image's ``structural_similarity`` computes it by default, per image, shape (B,).
+
+    Uniform 7x7 window, sample covariance (N / (N - 1)), K1 = 0.01, K2 = 0.03, mean over the positions
+    where the window fits and over channels (``channel_axis=-1``). The variant most LOL papers report.
+    """
+    _check_pair(pred, target)
+    if min(pred.shape[-2:]) < window_size:
+        raise ValueError(f"SSIM needs images of at least {window_size}x{window_size}, got {tuple(pred.shape[-2:])}")
+    pred, target = pred.double(), target.double()
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    stats = F.avg_pool2d(torch.cat([pred, target, pred * pred, target * target, pred * target], 1), window_size, 1)
+    mu_p, mu_t, pp, tt, pt = stats.chunk(5, dim=1)
+    n = window_size**2
+    correction = n / (n - 1)
+    var_p, var_t, cov = (pp - mu_p**2) * correction, (tt - mu_t**2) * correction, (pt - mu_p * mu_t) * correction
+    ssim_map = ((2 * mu_p * mu_t + c1) * (2 * cov + c2)) / ((mu_p**2 + mu_t**2 + c1) * (var_p + var_t + c2))
+    return ssim_map.flatten(1).mean(1)
+
+
+def gt_mean_scale(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Scale ``pred`` so its mean gray level equals the target's, then clip to [0, 1] (the GT-mean protocol).
+
+    Gray is BT.601 luma (cv2 RGB2GRAY weights), as in the KinD / LLFlow / Retinexformer evaluation code.
+    """
+    _check_pair(pred, target)
+    from lowlight.metrics.color import gray
+
+    ratio = gray(target).flatten(1).mean(1) / gray(pred).flatten(1).mean(1).clamp_min(1e-12)
+    return (pred * ratio.view(-1, 1, 1, 1)).clamp(0, 1)
