@@ -13,6 +13,7 @@ from pathlib import Path
 
 from lowlight import __version__
 from lowlight.errors import LowlightError
+from lowlight.evaluation.cli import add_benchmark, add_evaluate, add_profile
 from lowlight.train.cli import add_export, add_train
 
 
@@ -195,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_list_models(subparsers)
     add_train(subparsers)
     add_export(subparsers)
+    add_evaluate(subparsers)
+    add_profile(subparsers)
+    add_benchmark(subparsers)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Evaluation on benchmark folders, model profiling and benchmark reports."""

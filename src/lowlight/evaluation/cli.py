@@ -1,0 +1,120 @@
+"""`lowlight evaluate`, `lowlight profile` and `lowlight benchmark`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from lowlight.errors import LowlightError
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        height, width = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HxW, e.g. 400x600") from None
+    if height < 8 or width < 8:
+        raise argparse.ArgumentTypeError("sizes must be at least 8x8")
+    return height, width
+
+
+def add_evaluate(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="score models on paired or unpaired folders",
+        description="Score models on benchmark folders and print one comparison table with its protocol.",
+    )
+    p.add_argument("--model", nargs="+", required=True, help="model names, each optionally NAME=WEIGHTS")
+    p.add_argument("--weights", help="weights for a single --model")
+    p.add_argument("--data", nargs="+", required=True, action="extend", help="dataset folders (repeatable)")
+    p.add_argument("--metrics", nargs="+", help="default: psnr ssim_skimage ssim (paired), niqe loe (unpaired)")
+    p.add_argument("--gt-mean", action="store_true", help="also report GT-mean-corrected scores (*_gtmean)")
+    p.add_argument("--no-quantize", action="store_true", help="score float outputs instead of 8-bit-rounded ones")
+    p.add_argument("--crop-border", type=int, default=0, help="border crop for psnr_y, ssim_y and niqe")
+    p.add_argument("--split", choices=["train", "test", "all"], default="test", help="split of benchmark roots")
+    p.add_argument("--save-images", type=Path, help="also write the outputs under this folder")
+    p.add_argument("-o", "--output", type=Path, default=Path("eval_results"), help="folder for md/json/csv files")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--tile", type=int, default=None, help="tile size (default: whole image when it fits)")
+    p.add_argument("--lpips-backbone", help="torchvision alexnet/vgg16 state_dict for lpips_alex/lpips_vgg")
+    p.add_argument("--lpips-heads", help="lpips v0.1 linear heads (alex.pth / vgg.pth)")
+    p.add_argument("--limit", type=int, help="only the first N images of each folder")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(handler=run_evaluate)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from lowlight.evaluation.evaluate import Evaluator, Protocol, open_dataset, parse_model_spec
+
+    if args.weights and len(args.model) > 1:
+        raise LowlightError("--weights goes with a single --model; use NAME=WEIGHTS for several models")
+    models = [parse_model_spec(spec, args.weights) for spec in args.model]
+    datasets = [open_dataset(path, args.split) for path in args.data]
+    protocol = Protocol(
+        quantize_8bit=not args.no_quantize, gt_mean=args.gt_mean, crop_border=args.crop_border, split=args.split
+    )
+    evaluator = Evaluator(
+        args.metrics, protocol, args.device, args.tile, args.lpips_backbone, args.lpips_heads, args.save_images,
+        args.limit,
+    )  # fmt: skip
+    total = len(models) * sum(min(len(d.pairs), args.limit or len(d.pairs)) for d in datasets)
+    with tqdm(total=total, unit="img", disable=args.quiet, file=sys.stderr) as bar:
+        for name, weights in models:
+            for dataset in datasets:
+                bar.set_description(f"{name} on {dataset.name}")
+                evaluator.run(name, weights, dataset, on_image=lambda: bar.update(1))
+    print(evaluator.markdown())
+    paths = evaluator.write(args.output)
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def add_profile(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("profile", help="parameters, MACs (incl. FFT), latency and memory of a model")
+    p.add_argument("--model", required=True)
+    p.add_argument("--weights", help="optional weights (speed does not depend on them)")
+    p.add_argument("--size", type=_size, default=(256, 256), help="HxW of the input (default 256x256)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(handler=run_profile)
+
+
+def run_profile(args: argparse.Namespace) -> int:
+    from lowlight.evaluation.profile import profile_model
+    from lowlight.inference.pipeline import resolve_device
+    from lowlight.registry import create_model
+
+    model = create_model(args.model, weights=args.weights)
+    result = profile_model(model, args.model, *args.size, resolve_device(args.device), args.repeats, args.warmup)
+    print(json.dumps(result.as_dict(), indent=2) if args.json else result.markdown())
+    return 0
+
+
+def add_benchmark(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "benchmark", help="evaluate and profile every runnable model into one markdown report with a visual grid"
+    )
+    p.add_argument("--data", nargs="+", required=True, action="extend", help="dataset folders")
+    p.add_argument("--model", nargs="+", help="NAME or NAME=WEIGHTS (default: every model that can run)")
+    p.add_argument("-o", "--output", type=Path, default=Path("benchmark_report"))
+    p.add_argument("--device", default="auto")
+    p.add_argument("--speed-size", type=_size, default=(400, 600), help="HxW for the speed table")
+    p.add_argument("--limit", type=int)
+    p.set_defaults(handler=run_benchmark)
+
+
+def run_benchmark(args: argparse.Namespace) -> int:
+    from lowlight.evaluation.evaluate import parse_model_spec
+    from lowlight.evaluation.report import build_report
+
+    models = [parse_model_spec(spec, None) for spec in args.model] if args.model else None
+    report = build_report(args.data, args.output, models, args.device, args.speed_size, args.limit)
+    print(report.read_text())
+    print(f"wrote {report}")
+    return 0
