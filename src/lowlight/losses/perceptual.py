@@ -15,10 +15,9 @@ from torch import nn
 
 from lowlight.checkpoint import read_checkpoint
 from lowlight.errors import CheckpointError
+from lowlight.layers.vgg import VGG19_LAYOUT, vgg_features
 from lowlight.metrics.functional import _check_pair
 
-# torchvision's vgg19 "E" configuration: channels per conv, "M" for max-pooling.
-_VGG19_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
 # Feature slices ending after relu1_1, relu2_1, relu3_1, relu4_1, relu5_1 (indices into `features`).
 DARKIR_SLICES = (2, 7, 12, 21, 30)
 DARKIR_LAYER_WEIGHTS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
@@ -30,15 +29,7 @@ MISSING_WEIGHTS_HINT = (
 
 def vgg19_features(depth: int = 30) -> nn.Sequential:
     """The first ``depth`` layers of torchvision's ``vgg19().features`` (same indices, same keys)."""
-    layers: list[nn.Module] = []
-    channels = 3
-    for item in _VGG19_LAYOUT:
-        if item == "M":
-            layers.append(nn.MaxPool2d(2, 2))
-        else:
-            layers += [nn.Conv2d(channels, item, 3, padding=1), nn.ReLU(inplace=False)]
-            channels = item
-    return nn.Sequential(*layers[:depth])
+    return vgg_features(VGG19_LAYOUT, depth)
 
 
 def load_vgg19_features(path: str | Path, depth: int = 30) -> nn.Sequential:

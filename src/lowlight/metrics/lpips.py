@@ -19,11 +19,11 @@ from torch import nn
 
 from lowlight.checkpoint import read_checkpoint
 from lowlight.errors import CheckpointError
+from lowlight.layers.vgg import VGG16_LAYOUT, vgg_features
 from lowlight.metrics.functional import _check_pair
 
 _SHIFT = (-0.030, -0.088, -0.188)
 _SCALE = (0.458, 0.448, 0.450)
-_VGG16_CHANNELS = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512)
 
 
 def _alexnet_features() -> list[nn.Module]:
@@ -38,15 +38,7 @@ def _alexnet_features() -> list[nn.Module]:
 
 
 def _vgg16_features() -> list[nn.Module]:
-    layers: list[nn.Module] = []
-    channels = 3
-    for item in _VGG16_CHANNELS:
-        if item == "M":
-            layers.append(nn.MaxPool2d(2, 2))
-        else:
-            layers += [nn.Conv2d(channels, item, 3, padding=1), nn.ReLU()]
-            channels = item
-    return layers
+    return list(vgg_features(VGG16_LAYOUT))
 
 
 # builder of torchvision's `features` (same indices and keys), indices of the ReLUs LPIPS compares
