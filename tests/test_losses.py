@@ -54,7 +54,8 @@ def test_fourier_losses_known_values():
     assert amplitude_loss(image, image).item() == 0
     # scaling by 2 doubles every amplitude and keeps the phase
     amplitude = torch.fft.rfft2(image).abs().mean().item()
-    assert amplitude_loss(2 * image, image).item() == pytest.approx(amplitude, rel=1e-5)
+    assert amplitude_loss(2 * image, image, norm="backward").item() == pytest.approx(amplitude, rel=1e-5)
+    assert amplitude_loss(2 * image, image).item() == pytest.approx(amplitude / 8, rel=1e-5)  # ortho: / sqrt(64)
     assert phase_loss(2 * image, image).item() == pytest.approx(0.0, abs=1e-5)
     # negating flips every phase by pi: the plain difference is pi, as is the wrapped one
     assert phase_loss(-image, image, wrap=True).item() == pytest.approx(math.pi, rel=1e-4)

@@ -117,9 +117,9 @@ def test_non_finite_loss_stops_and_keeps_last_checkpoint(pairs, tmp_path, monkey
     original = CombinedLoss.forward
     calls = {"n": 0}
 
-    def poisoned(self, pred, target, side=None):
+    def poisoned(self, pred, target, **auxiliary):
         calls["n"] += 1
-        total, parts = original(self, pred, target, side)
+        total, parts = original(self, pred, target, **auxiliary)
         return (total * float("nan"), parts) if calls["n"] == 3 else (total, parts)
 
     monkeypatch.setattr(CombinedLoss, "forward", poisoned)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from lowlight import __version__
 from lowlight.errors import LowlightError
-from lowlight.evaluation.cli import add_benchmark, add_evaluate, add_profile
+from lowlight.evaluation.cli import add_benchmark, add_evaluate, add_inspect_frequency, add_profile
 from lowlight.train.cli import add_export, add_train
 
 
@@ -199,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_evaluate(subparsers)
     add_profile(subparsers)
     add_benchmark(subparsers)
+    add_inspect_frequency(subparsers)
     return parser
 
 

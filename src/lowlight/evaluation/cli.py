@@ -118,3 +118,38 @@ def run_benchmark(args: argparse.Namespace) -> int:
     print(report.read_text())
     print(f"wrote {report}")
     return 0
+
+
+def add_inspect_frequency(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "inspect-frequency", help="draw amplitude and phase spectra of the input and of each model stage"
+    )
+    p.add_argument("image", type=Path)
+    p.add_argument("--model", default="fsidnet")
+    p.add_argument("--weights", help="weights for --model")
+    p.add_argument("-o", "--output", type=Path, required=True, help="figure to write (.png)")
+    p.add_argument("--max-side", type=int, default=512, help="downscale larger images first (default 512)")
+    p.set_defaults(handler=run_inspect_frequency)
+
+
+def run_inspect_frequency(args: argparse.Namespace) -> int:
+    import numpy as np
+    from PIL import Image
+
+    from lowlight.evaluation.frequency import frequency_figure, stage_images
+    from lowlight.inference.io import read_image, write_image
+    from lowlight.inference.pipeline import Enhancer
+
+    if args.output.resolve() == args.image.resolve():
+        raise LowlightError(f"{args.output}: refusing to write the figure over the input image")
+    enhancer = Enhancer(args.model, weights=args.weights, device="cpu")
+    rgb = read_image(args.image).rgb
+    scale = args.max_side / max(rgb.shape[:2])
+    if scale < 1:
+        size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+        image = Image.fromarray(np.round(rgb * 255).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS)
+        rgb = np.asarray(image, dtype=np.float32) / 255
+    figure = frequency_figure(stage_images(enhancer.model, rgb))
+    write_image(args.output, figure)
+    print(f"wrote {args.output}")
+    return 0

@@ -103,17 +103,40 @@ class FourierAmplitudeMLP(nn.Module):
         return fourier_amplitude_mlp(x, self.process1).to(x.dtype)
 
 
-def amplitude_and_phase(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fourier amplitude and phase (radians, in (-pi, pi]) of a real (..., H, W) tensor.
+def spectrum_amplitude_phase(spectrum: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Amplitude and phase (radians, in (-pi, pi]) of a complex spectrum.
 
     The phase of (almost) zero bins is 0 with zero gradient, so gradients stay finite.
-
-    Returns:
-        ``(amplitude, phase)``, both real (..., H, W // 2 + 1), float32 (float64 for float64 input).
     """
-    spectrum = rfft2(x)
     amplitude = spectrum.abs()
     nonzero = amplitude > _TINY_MAGNITUDE
     real = torch.where(nonzero, spectrum.real, torch.ones_like(spectrum.real))
     imag = torch.where(nonzero, spectrum.imag, torch.zeros_like(spectrum.imag))
     return amplitude, torch.atan2(imag, real)
+
+
+def amplitude_and_phase(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fourier amplitude and phase of a real (..., H, W) tensor, see :func:`spectrum_amplitude_phase`.
+
+    Returns:
+        ``(amplitude, phase)``, both real (..., H, W // 2 + 1), float32 (float64 for float64 input).
+    """
+    return spectrum_amplitude_phase(rfft2(x))
+
+
+def from_polar(amplitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+    """The complex spectrum ``amplitude * exp(i * phase)``."""
+    return torch.complex(amplitude * torch.cos(phase), amplitude * torch.sin(phase))
+
+
+def combine_amplitude_phase(amplitude_source: torch.Tensor, phase_source: torch.Tensor) -> torch.Tensor:
+    """The image with the Fourier amplitude of one image and the phase of another, IFFT(A(a), P(b)).
+
+    Both (..., H, W) real. Multiplies by the unit phasor of ``phase_source`` (no angle round trip),
+    so the result has exactly that phase wherever its amplitude is non-zero.
+    """
+    if amplitude_source.shape != phase_source.shape:
+        raise ValueError(f"shapes differ: {tuple(amplitude_source.shape)} vs {tuple(phase_source.shape)}")
+    amplitude = rfft2(amplitude_source).abs()
+    _, phasor = unit_phasor(rfft2(phase_source))
+    return irfft2(amplitude * phasor, tuple(phase_source.shape[-2:]))

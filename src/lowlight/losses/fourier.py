@@ -9,10 +9,17 @@ from lowlight.layers.fourier import amplitude_and_phase
 from lowlight.metrics.functional import _check_pair
 
 
-def amplitude_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """mean | |F(pred)| - |F(target)| | over all bins. Inputs (B, C, H, W); FFT in float32."""
+def amplitude_loss(pred: torch.Tensor, target: torch.Tensor, norm: str = "ortho") -> torch.Tensor:
+    """mean | |F(pred)| - |F(target)| | over all bins. Inputs (B, C, H, W); FFT in float32.
+
+    ``norm="ortho"`` (default) divides the spectra by sqrt(H W), so the loss does not grow with the
+    crop size and sits on the scale of an L1 loss; ``"backward"`` uses the raw rfft2 amplitudes.
+    """
     _check_pair(pred, target)
-    return (amplitude_and_phase(pred)[0] - amplitude_and_phase(target)[0]).abs().mean()
+    if norm not in ("ortho", "backward"):
+        raise ValueError(f"norm must be ortho or backward, got {norm!r}")
+    difference = (amplitude_and_phase(pred)[0] - amplitude_and_phase(target)[0]).abs().mean()
+    return difference / (pred.shape[-2] * pred.shape[-1]) ** 0.5 if norm == "ortho" else difference
 
 
 def phase_loss(pred: torch.Tensor, target: torch.Tensor, wrap: bool = False) -> torch.Tensor:

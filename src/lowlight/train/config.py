@@ -86,6 +86,7 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     losses: dict[str, float] = field(default_factory=lambda: {"l1": 1.0})
     vgg_weights: str | None = None
+    stage1_target: Literal["t1", "gt"] = "t1"
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     steps: int = 1000

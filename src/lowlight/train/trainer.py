@@ -97,9 +97,11 @@ class Trainer:
             self.model.to(memory_format=torch.channels_last)
         side_scale = getattr(self.model, "side_output_scale", 8)
         vgg = expand_path(config.vgg_weights) if config.vgg_weights else None
-        self.loss = CombinedLoss(config.losses, vgg, side_scale).to(self.device)
+        self.loss = CombinedLoss(config.losses, vgg, side_scale, config.stage1_target).to(self.device)
         if self.loss.uses_side_output and not hasattr(self.model, "side_out"):
             raise ConfigError(f"side.* loss terms need a model with a side output; {config.model.name} has none")
+        if self.loss.uses_stage1 and getattr(self.model, "stage2", None) is None:
+            raise ConfigError(f"stage1.* loss terms need a two-stage model; {config.model.name} is not one")
         self.optimizer = _build_optimizer(config, self.model)
         sched = config.schedule
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -199,14 +201,17 @@ class Trainer:
         )
 
     # ----------------------------------------------------------------- steps
-    def _forward(self, model: nn.Module, low: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        with torch.autocast(
-            self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None
-        ):
+    def _forward(self, model: nn.Module, low: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The output and the auxiliary outputs the loss needs (DarkIR's side output, FSIDNet's stage 1)."""
+        amp = self.amp_dtype is not None
+        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=amp):
             if self.loss.uses_side_output:
                 side, out = model(low, side_loss=True)
-                return out, side
-            return model(low), None
+                return out, {"side": side}
+            if self.loss.uses_stage1:
+                stage1, _, out = model(low, return_stages=True)
+                return out, {"stage1": stage1}
+            return model(low), {}
 
     def _to_device(self, tensor: torch.Tensor) -> torch.Tensor:
         tensor = tensor.to(self.device, non_blocking=True)
@@ -214,8 +219,8 @@ class Trainer:
 
     def train_step(self, batch: dict) -> dict[str, float]:
         low, high = self._to_device(batch["low"]), self._to_device(batch["high"])
-        out, side = self._forward(self.train_model, low)
-        loss, parts = self.loss(out, high, side)
+        out, auxiliary = self._forward(self.train_model, low)
+        loss, parts = self.loss(out, high, input=low, **auxiliary)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         values = mean_across(self.ctx, torch.stack([loss.detach(), *parts.values()]).float())
