@@ -70,6 +70,15 @@ def _add_enhance(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULT_MAX_PIXELS / 1e6,
         help=f"refuse images larger than this many megapixels (default {DEFAULT_MAX_PIXELS / 1e6:.0f})",
     )
+    curves = p.add_argument_group("curve models (zero_dce, zero_dce_pp, lucentvision)")
+    curves.add_argument("--strength", type=float, help="curve strength: 1 as trained, lower darker, higher brighter")
+    curves.add_argument("--target-exposure", type=float, help="pick the strength per image for this mean brightness")
+    curves.add_argument(
+        "--zero-shot-steps",
+        type=int,
+        default=0,
+        help="fine-tune the model on each image for N steps before enhancing it (default model: lucentvision)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=_run_enhance)
 
@@ -101,6 +110,9 @@ def _run_enhance(args: argparse.Namespace) -> int:
         tile=args.tile,
         tile_overlap=args.tile_overlap,
         max_memory_gb=args.max_memory,
+        strength=args.strength,
+        target_exposure=args.target_exposure,
+        zero_shot_steps=args.zero_shot_steps,
     )
     info = model_info(enhancer.name)
     origin = (
@@ -110,8 +122,10 @@ def _run_enhance(args: argparse.Namespace) -> int:
         if pretrained_weights(info.name)
         else "classical baseline, no weights; trained weights do not ship yet"
         if not info.learned
-        else ""
+        else "no weights: trained from scratch on each image"
     )
+    if args.zero_shot_steps:
+        origin += f", adapted to each image for {args.zero_shot_steps} zero-reference steps"
     print(f"lowlight: model {info.name} ({origin}) on {enhancer.device}", file=sys.stderr)
 
     overall = tqdm(total=len(plan.jobs), unit="img", disable=args.quiet, desc="images", position=0)

@@ -5,6 +5,7 @@ tensor (B, 3, H, W) in [0, 1] -> device -> model (tiled when large) -> clamped t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
@@ -17,6 +18,7 @@ from lowlight.errors import LowlightError
 from lowlight.inference.tiling import auto_tile_size, tiled_apply
 from lowlight.registry import create_model, model_info, pretrained_weights
 
+ZERO_SHOT_MODEL = "lucentvision"  # default for --zero-shot-steps
 FALLBACK_MODEL = "adaptive_gamma"  # best classical baseline on LOL eval15 (16.34 dB)
 DEFAULT_MAX_MEMORY_GB = 2.0
 DEFAULT_TILE_OVERLAP = 64
@@ -58,6 +60,11 @@ class Enhancer:
         tile: tile side in pixels, 0 for never, or None to choose from ``max_memory_gb``.
         tile_overlap: overlap between tiles in pixels.
         max_memory_gb: activation memory budget used to pick the tile size.
+        strength: curve models only: scale of the curve maps (1 = as trained, lower is darker).
+        target_exposure: curve models only: choose the strength per image so the output's mean
+            brightness reaches this value (0-1), when it can.
+        zero_shot_steps: curve models only: fine-tune a copy of the model on each image for this many
+            steps with the zero-reference losses before enhancing it (works without weights, too).
     """
 
     def __init__(
@@ -70,6 +77,9 @@ class Enhancer:
         tile: int | None = None,
         tile_overlap: int = DEFAULT_TILE_OVERLAP,
         max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
+        strength: float | None = None,
+        target_exposure: float | None = None,
+        zero_shot_steps: int = 0,
     ) -> None:
         self.device = resolve_device(device)
         if half and self.device.type == "cpu":
@@ -80,9 +90,12 @@ class Enhancer:
             raise LowlightError(f"--max-memory must be positive, got {max_memory_gb}")
         self.name = model if isinstance(model, str) else type(model).__name__ if model is not None else None
         if model is None or isinstance(model, str):
-            self.name = model or default_model_name()
-            model = _build(self.name, weights)
+            self.name = model or (ZERO_SHOT_MODEL if zero_shot_steps else default_model_name())
+            model = _build(self.name, weights, from_scratch_ok=zero_shot_steps > 0)
         self.model = model.eval().to(self.device)
+        self.zero_shot_steps = zero_shot_steps
+        self.last_adaptation: list[float] = []
+        _configure_curve(self.model, self.name, strength, target_exposure, zero_shot_steps)
         align = int(getattr(self.model, "pad_multiple", 1))
         if tile and tile - tile_overlap < align:
             raise LowlightError(
@@ -102,11 +115,11 @@ class Enhancer:
             return self.tile if max(height, width) > self.tile else None
         return auto_tile_size(height, width, self.bytes_per_pixel, self.budget_bytes)
 
-    def _run_model(self, x: torch.Tensor) -> torch.Tensor:
+    def _run_model(self, x: torch.Tensor, model: nn.Module | None = None) -> torch.Tensor:
         x = x.to(self.device, non_blocking=True)
         autocast = torch.autocast(self.device.type, dtype=torch.float16) if self.half else nullcontext()
         with autocast:
-            return self.model(x).float().clamp_(0, 1).to("cpu")
+            return (model or self.model)(x).float().clamp_(0, 1).to("cpu")
 
     @torch.inference_mode()
     def __call__(self, x: torch.Tensor, on_tile: Callable[[int, int], None] | None = None) -> torch.Tensor:
@@ -114,14 +127,20 @@ class Enhancer:
         if x.ndim != 4 or x.shape[1] != 3:
             raise LowlightError(f"expected an image batch of shape (B, 3, H, W), got {tuple(x.shape)}")
         x = x.float().cpu()
+        model = self.model
+        if self.zero_shot_steps:
+            from lowlight.train.zero_shot import adapt_to_image
+
+            model, self.last_adaptation = adapt_to_image(self.model, x[:1], self.zero_shot_steps)
+        run = functools.partial(self._run_model, model=model)
         tile = self.tile_size_for(*x.shape[-2:])
         if tile is None:
-            out = self._run_model(x)
+            out = run(x)
             if on_tile:
                 on_tile(1, 1)
             return out
         align = int(getattr(self.model, "pad_multiple", 1))
-        return tiled_apply(self._run_model, x, tile, self.tile_overlap, on_tile, align=align).clamp_(0, 1)
+        return tiled_apply(run, x, tile, self.tile_overlap, on_tile, align=align).clamp_(0, 1)
 
     def enhance_array(self, rgb: np.ndarray, on_tile: Callable[[int, int], None] | None = None) -> np.ndarray:
         """(H, W, 3) float32 in [0, 1] -> enhanced (H, W, 3) float32 in [0, 1]."""
@@ -129,10 +148,35 @@ class Enhancer:
         return self(x, on_tile)[0].permute(1, 2, 0).numpy()
 
 
-def _build(name: str, weights: str | Path | None) -> nn.Module:
+def _configure_curve(
+    model: nn.Module, name: str, strength: float | None, target_exposure: float | None, zero_shot_steps: int
+) -> None:
+    from lowlight.layers.curve import CurveModelMixin
+
+    wanted = [flag for flag, value in (("--strength", strength), ("--target-exposure", target_exposure),
+                                       ("--zero-shot-steps", zero_shot_steps)) if value]  # fmt: skip
+    if wanted and not isinstance(model, CurveModelMixin):
+        raise LowlightError(
+            f"{', '.join(wanted)} applies to curve models (zero_dce, zero_dce_pp, lucentvision), not {name}"
+        )
+    if strength is not None:
+        if not 0 <= strength <= 3:
+            raise LowlightError(f"--strength must be between 0 and 3, got {strength}")
+        model.strength = strength
+    if target_exposure is not None:
+        if not 0 < target_exposure < 1:
+            raise LowlightError(f"--target-exposure must be between 0 and 1, got {target_exposure}")
+        model.target_exposure = target_exposure
+    if zero_shot_steps < 0:
+        raise LowlightError("--zero-shot-steps must be >= 0")
+
+
+def _build(name: str, weights: str | Path | None, from_scratch_ok: bool = False) -> nn.Module:
     info = model_info(name)
     if weights is not None:
         return create_model(name, weights=weights)
+    if from_scratch_ok and info.learned and pretrained_weights(name) is None:
+        return create_model(name)  # zero-shot adaptation trains it on each image
     if info.learned and pretrained_weights(name) is None:
         raise LowlightError(
             f"model {name!r} has no weights shipped with lowlight yet; pass --weights PATH "

@@ -23,12 +23,21 @@ from lowlight.losses.fourier import FourierAmplitudeLoss, FourierPhaseLoss, ampl
 from lowlight.losses.perceptual import MISSING_WEIGHTS_HINT, VGGPerceptualLoss
 from lowlight.losses.pixel import CharbonnierLoss, L1Loss, charbonnier_loss
 from lowlight.losses.structural import EdgeLoss, SSIMLoss, laplacian
+from lowlight.losses.zero_reference import (
+    ColorConstancyLoss,
+    ExposureControlLoss,
+    IlluminationSmoothnessLoss,
+    NoReferenceQualityLoss,
+    SegmentationGuidedLoss,
+    SpatialConsistencyLoss,
+)
 
 log = logging.getLogger(__name__)
 SIDE_PREFIX = "side."
 STAGE1_PREFIX = "stage1."
 _PREFIXES = (SIDE_PREFIX, STAGE1_PREFIX)
 
+ZERO_REFERENCE = {"spatial", "exposure", "color", "tv", "segmentation", "nr"}
 LOSSES: dict[str, Callable[[], nn.Module]] = {
     "l1": L1Loss,
     "charbonnier": CharbonnierLoss,
@@ -37,17 +46,22 @@ LOSSES: dict[str, Callable[[], nn.Module]] = {
     "amplitude": FourierAmplitudeLoss,
     "phase": FourierPhaseLoss,
 }
-NEEDS_WEIGHTS = {"perceptual"}
 
 __all__ = [
     "LOSSES",
     "CharbonnierLoss",
+    "ColorConstancyLoss",
     "CombinedLoss",
     "EdgeLoss",
+    "ExposureControlLoss",
     "FourierAmplitudeLoss",
     "FourierPhaseLoss",
+    "IlluminationSmoothnessLoss",
     "L1Loss",
+    "NoReferenceQualityLoss",
     "SSIMLoss",
+    "SegmentationGuidedLoss",
+    "SpatialConsistencyLoss",
     "VGGPerceptualLoss",
     "amplitude_loss",
     "charbonnier_loss",
@@ -66,12 +80,19 @@ def upsample_side(side: torch.Tensor, size: tuple[int, int], scale: int = 8) -> 
 class CombinedLoss(nn.Module):
     """Weighted sum of named loss terms; returns ``(total, {name: value})``.
 
+    Paired terms compare an output with the target; zero-reference terms (``spatial``, ``exposure``,
+    ``color``, ``tv``, ``segmentation``, ``nr``) need no target: ``spatial`` compares the output with
+    the input, ``tv`` smooths the curve maps, the others score the output alone.
+
     Args:
-        weights: term name (optionally ``side.``-prefixed) to weight; zero weights are skipped.
+        weights: term name (optionally ``side.``/``stage1.``-prefixed) to weight; zero weights are skipped.
         vgg_weights: torchvision VGG-19 file for ``perceptual`` terms. When it is None those terms are
             dropped with a warning (listed in :attr:`dropped`); a path that does not exist is an error.
         side_scale: resolution ratio between the output and the side output (8 for DarkIR).
         stage1_target: "t1" (amplitude of the target, phase of the input) or "gt" for ``stage1.`` terms.
+        seg_model, nr_scorer: networks for the ``segmentation`` and ``nr`` terms; without them those
+            terms are dropped with a warning.
+        exposure_level, spatial_neighbours: options of the exposure and spatial-consistency terms.
     """
 
     def __init__(
@@ -80,6 +101,11 @@ class CombinedLoss(nn.Module):
         vgg_weights: str | Path | None = None,
         side_scale: int = 8,
         stage1_target: str = "t1",
+        *,
+        seg_model: nn.Module | None = None,
+        nr_scorer: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        exposure_level: float = 0.6,
+        spatial_neighbours: int = 8,
     ) -> None:
         super().__init__()
         if stage1_target not in ("t1", "gt"):
@@ -89,23 +115,34 @@ class CombinedLoss(nn.Module):
         self.weights: dict[str, float] = {}
         self.dropped: list[str] = []
         self.terms = nn.ModuleDict()
+        builders: dict[str, Callable[[], nn.Module] | None] = {
+            **LOSSES,
+            "perceptual": (lambda: VGGPerceptualLoss(vgg_weights)) if vgg_weights is not None else None,
+            "spatial": lambda: SpatialConsistencyLoss(spatial_neighbours),
+            "exposure": lambda: ExposureControlLoss(exposure_level),
+            "color": ColorConstancyLoss,
+            "tv": IlluminationSmoothnessLoss,
+            "segmentation": (lambda: SegmentationGuidedLoss(seg_model)) if seg_model is not None else None,
+            "nr": (lambda: NoReferenceQualityLoss(nr_scorer)) if nr_scorer is not None else None,
+        }
         for name, weight in weights.items():
             base = _base(name)
-            if base not in LOSSES and base not in NEEDS_WEIGHTS:
-                known = ", ".join(sorted([*LOSSES, *NEEDS_WEIGHTS]))
-                raise ConfigError(f"unknown loss {name!r}; known: {known} (prefixes: side., stage1.)")
+            if base not in builders:
+                raise ConfigError(
+                    f"unknown loss {name!r}; known: {', '.join(sorted(builders))} (prefixes: side., stage1.)"
+                )
+            if base in ZERO_REFERENCE and base != name:
+                raise ConfigError(f"{name!r}: zero-reference terms take no side./stage1. prefix")
             if not weight:
                 continue
-            if base == "perceptual" and vgg_weights is None:
+            if builders[base] is None:
                 self.dropped.append(name)
                 continue
             if base not in self.terms:
-                self.terms[base] = VGGPerceptualLoss(vgg_weights) if base == "perceptual" else LOSSES[base]()
+                self.terms[base] = builders[base]()
             self.weights[name] = float(weight)
         if self.dropped:
-            log.warning(
-                "loss terms %s dropped: no VGG-19 weights given; %s", ", ".join(self.dropped), MISSING_WEIGHTS_HINT
-            )
+            log.warning("loss terms %s dropped: %s", ", ".join(self.dropped), _why_dropped(self.dropped))
         if not self.weights:
             raise ConfigError("no loss term with a non-zero weight")
 
@@ -117,14 +154,29 @@ class CombinedLoss(nn.Module):
     def uses_stage1(self) -> bool:
         return any(name.startswith(STAGE1_PREFIX) for name in self.weights)
 
+    @property
+    def uses_maps(self) -> bool:
+        return "tv" in self.weights
+
+    @property
+    def needs_target(self) -> bool:
+        return any(_base(name) not in ZERO_REFERENCE for name in self.weights)
+
     def forward(
         self,
         pred: torch.Tensor,
-        target: torch.Tensor,
+        target: torch.Tensor | None = None,
         side: torch.Tensor | None = None,
         stage1: torch.Tensor | None = None,
         input: torch.Tensor | None = None,
+        maps: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        if self.needs_target and target is None:
+            raise ValueError("paired loss terms need a target: use zero-reference terms for unpaired data")
+        if "spatial" in self.weights and input is None:
+            raise ValueError("the spatial consistency loss needs the input image")
+        if self.uses_maps and maps is None:
+            raise ValueError("the tv loss needs the model's curve maps")
         pairs = {"": (pred, target)}
         if self.uses_side_output:
             if side is None:
@@ -138,12 +190,29 @@ class CombinedLoss(nn.Module):
         parts: dict[str, torch.Tensor] = {}
         total = pred.new_zeros((), dtype=torch.float32)
         for name, weight in self.weights.items():
-            prefix = next((p for p in _PREFIXES if name.startswith(p)), "")
-            source, goal = pairs[prefix]
-            value = self.terms[_base(name)](source.float(), goal.float())
+            base = _base(name)
+            if base == "tv":
+                value = self.terms[base](maps.float())
+            elif base == "spatial":
+                value = self.terms[base](pred.float(), input.float())
+            elif base in ZERO_REFERENCE:
+                value = self.terms[base](pred.float())
+            else:
+                prefix = next((p for p in _PREFIXES if name.startswith(p)), "")
+                source, goal = pairs[prefix]
+                value = self.terms[base](source.float(), goal.float())
             parts[name] = value.detach()
             total = total + weight * value
         return total, parts
+
+
+def _why_dropped(names: list[str]) -> str:
+    reasons = {
+        "perceptual": MISSING_WEIGHTS_HINT,
+        "segmentation": "no segmentation network given (no pretrained one is available offline)",
+        "nr": "no no-reference scorer given (e.g. MUSIQ weights are not available offline)",
+    }
+    return "; ".join(dict.fromkeys(reasons[_base(n)] for n in names))
 
 
 def _base(name: str) -> str:

@@ -87,6 +87,8 @@ class TrainConfig:
     losses: dict[str, float] = field(default_factory=lambda: {"l1": 1.0})
     vgg_weights: str | None = None
     stage1_target: Literal["t1", "gt"] = "t1"
+    exposure_level: float = 0.6
+    spatial_neighbours: Literal[4, 8] = 8
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     steps: int = 1000

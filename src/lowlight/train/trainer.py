@@ -97,7 +97,14 @@ class Trainer:
             self.model.to(memory_format=torch.channels_last)
         side_scale = getattr(self.model, "side_output_scale", 8)
         vgg = expand_path(config.vgg_weights) if config.vgg_weights else None
-        self.loss = CombinedLoss(config.losses, vgg, side_scale, config.stage1_target).to(self.device)
+        self.loss = CombinedLoss(
+            config.losses,
+            vgg,
+            side_scale,
+            config.stage1_target,
+            exposure_level=config.exposure_level,
+            spatial_neighbours=config.spatial_neighbours,
+        ).to(self.device)
         if self.loss.uses_side_output and not hasattr(self.model, "side_out"):
             raise ConfigError(f"side.* loss terms need a model with a side output; {config.model.name} has none")
         if self.loss.uses_stage1 and getattr(self.model, "stage2", None) is None:
@@ -211,6 +218,9 @@ class Trainer:
             if self.loss.uses_stage1:
                 stage1, _, out = model(low, return_stages=True)
                 return out, {"stage1": stage1}
+            if self.loss.uses_maps:
+                out, maps = model(low, return_maps=True)
+                return out, {"maps": maps}
             return model(low), {}
 
     def _to_device(self, tensor: torch.Tensor) -> torch.Tensor:
@@ -218,7 +228,10 @@ class Trainer:
         return tensor.contiguous(memory_format=torch.channels_last) if self.config.channels_last else tensor
 
     def train_step(self, batch: dict) -> dict[str, float]:
-        low, high = self._to_device(batch["low"]), self._to_device(batch["high"])
+        low = self._to_device(batch["low"])
+        high = self._to_device(batch["high"]) if "high" in batch else None
+        if high is None and self.loss.needs_target:
+            raise ConfigError("paired loss terms need paired data; use zero-reference terms for unpaired folders")
         out, auxiliary = self._forward(self.train_model, low)
         loss, parts = self.loss(out, high, input=low, **auxiliary)
         self.optimizer.zero_grad(set_to_none=True)
@@ -242,7 +255,11 @@ class Trainer:
     # ----------------------------------------------------------------- validation
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        """PSNR/SSIM (clamped to [0, 1], RGB) of the EMA (or raw) model on the validation set; rank 0 only."""
+        """Validation scores of the EMA (or raw) model; rank 0 only.
+
+        Paired data: PSNR/SSIM (clamped to [0, 1], RGB). Unpaired data with a zero-reference loss: that
+        loss (lower is better) and the mean brightness of the outputs.
+        """
         dataset = build_val_dataset(self.config.data, self.config.seed)
         if dataset is None:
             return {}
@@ -254,7 +271,7 @@ class Trainer:
             if self.config.data.val_max_images is None
             else min(len(dataset), self.config.data.val_max_images)
         )
-        scores: dict[str, list[float]] = {"psnr": [], "ssim": []}
+        scores: dict[str, list[float]] = {"psnr": [], "ssim": [], "zero_reference_loss": [], "brightness": []}
         sample_dir = self.run_dir / "samples" / f"step_{self.step:07d}"
         for index in range(count):
             item = dataset[index]
@@ -267,11 +284,18 @@ class Trainer:
                 high = item["high"][None].to(self.device)
                 scores["psnr"].append(psnr(out, high).item())
                 scores["ssim"].append(ssim(out, high).item())
+            elif not self.loss.needs_target:
+                scores["zero_reference_loss"].append(self._zero_reference_loss(model, low))
+                scores["brightness"].append(out.mean().item())
             if index < self.config.sample_images:
                 images = [item["low"], out[0].cpu()] + ([item["high"]] if "high" in item else [])
                 atomic_write_bytes(sample_dir / f"{item['name']}.png", _image_bytes(images))
         model.train(was_training)
         return {name: float(np.mean(values)) for name, values in scores.items() if values}
+
+    def _zero_reference_loss(self, model: nn.Module, low: torch.Tensor) -> float:
+        out, auxiliary = self._forward(model, low)
+        return self.loss(out, input=low, **auxiliary)[0].item()
 
     # ----------------------------------------------------------------- loop
     def fit(self) -> Path:
@@ -344,7 +368,9 @@ class Trainer:
                 val_log.write({"step": self.step, **metrics})
                 board.write(self.step, metrics, "val")
                 tqdm.write(f"step {self.step}: " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-                if metrics.get("psnr", -math.inf) > self.best_psnr:
-                    self.best_psnr = metrics["psnr"]
+                # best = highest PSNR, or lowest zero-reference loss on unpaired validation data
+                score = metrics.get("psnr", -metrics.get("zero_reference_loss", math.inf))
+                if score > self.best_psnr:
+                    self.best_psnr = score
                     self._save(self.best_path)
         barrier(self.ctx)
