@@ -12,6 +12,7 @@ from safetensors.torch import save_file
 
 import lowlight
 from lowlight.cli import main
+from lowlight.errors import LowlightError
 
 
 def _dark_image(path, size=(24, 32), seed=0):
@@ -185,3 +186,38 @@ def test_keyboard_interrupt_is_reported(monkeypatch, photos, tmp_path, capsys):
     monkeypatch.setattr("lowlight.inference.batch.run_jobs", interrupt)
     code, text = run([str(photos), "-o", str(tmp_path / "out")], capsys)
     assert code == 130 and "interrupted" in text
+
+
+def test_shards_split_jobs_disjointly(tmp_path, capsys):
+    from lowlight.inference.batch import Job, shard_from_environment, shard_jobs
+
+    jobs = [Job(tmp_path / f"{i}.png", tmp_path / "out" / f"{i}.png") for i in (3, 1, 2, 0, 4)]
+    shards = [shard_jobs(jobs, k, 2) for k in range(2)]
+    assert sorted(j.source.name for s in shards for j in s) == sorted(j.source.name for j in jobs)
+    assert not {j.source for j in shards[0]} & {j.source for j in shards[1]}
+    assert shard_from_environment("1/3") == (1, 3)
+    with pytest.raises(LowlightError, match="need 0 <= K < N"):
+        shard_from_environment("3/3")
+
+
+def test_torchrun_sharded_enhance_resumes(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(5):
+        _dark_image(photos / f"p{i}.png", seed=i)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "p0.png").write_bytes(b"done")  # finished by an earlier, killed job
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               "-m", "lowlight", "enhance", str(photos), "-o", str(out), "--model", "gamma", "-q"]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(p.name for p in out.iterdir()) == [f"p{i}.png" for i in range(5)]
+    lines = [line for line in result.stderr.splitlines() if "enhanced," in line]
+    assert (
+        len(lines) == 2
+        and any("[shard 0/2]" in line for line in lines)
+        and any("[shard 1/2]" in line for line in lines)
+    )
+    assert sum(int(line.split("] ")[1].split(" enhanced")[0]) for line in lines) == 4  # p0 was skipped
+    assert (out / "p0.png").read_bytes() == b"done"

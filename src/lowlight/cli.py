@@ -7,6 +7,7 @@ no traceback; the exit code is 0 on success, 1 when some input failed, 2 for usa
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -79,19 +80,38 @@ def _add_enhance(subparsers: argparse._SubParsersAction) -> None:
         default=0,
         help="fine-tune the model on each image for N steps before enhancing it (default model: lucentvision)",
     )
+    video = p.add_argument_group("video (.mp4, .mov, .mkv, .avi, .webm; needs PyAV)")
+    video.add_argument("--batch-size", type=int, default=4, help="frames per forward pass (default 4)")
+    video.add_argument(
+        "--temporal-smoothing",
+        type=float,
+        default=0.8,
+        help="0-1: make each frame's mean brightness follow a moving average, against flicker (0 = off)",
+    )
+    p.add_argument(
+        "--shard",
+        help="process only shard K of N (K/N), e.g. one per machine; under torchrun RANK/WORLD_SIZE are used",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=_run_enhance)
 
 
 def _run_enhance(args: argparse.Namespace) -> int:
+    import torch
     from tqdm import tqdm
 
-    from lowlight.inference.batch import plan_jobs, run_jobs
+    from lowlight.inference.batch import plan_jobs, run_jobs, shard_from_environment, shard_jobs
     from lowlight.inference.io import format_for_suffix
     from lowlight.inference.pipeline import Enhancer
+    from lowlight.inference.video import is_video_path
     from lowlight.registry import model_info, pretrained_weights
 
     output: Path = args.output
+    videos = [Path(spec) for spec in args.inputs if is_video_path(spec)]
+    if videos:
+        if len(videos) != len(args.inputs):
+            raise LowlightError("give videos and images in separate calls")
+        return _run_enhance_videos(args, videos)
     plan = plan_jobs(args.inputs, output, recursive=args.recursive, suffix=args.suffix, image_format=args.image_format)
     for problem in plan.problems:
         print(f"lowlight: {problem}", file=sys.stderr)
@@ -101,6 +121,11 @@ def _run_enhance(args: argparse.Namespace) -> int:
     if format_for_suffix(output) is not None and len(plan.jobs) > 1:
         raise LowlightError(f"-o {output} looks like a file name but {len(plan.jobs)} images were found; give a folder")
     _check_writable(plan.jobs[0].target.parent)
+    shard, shards = shard_from_environment(args.shard)
+    jobs = shard_jobs(plan.jobs, shard, shards) if shards > 1 else plan.jobs
+    prefix = f"[shard {shard}/{shards}] " if shards > 1 else ""
+    if shards > 1 and args.device == "auto" and torch.cuda.is_available():
+        args.device = f"cuda:{int(os.environ.get('LOCAL_RANK', shard)) % torch.cuda.device_count()}"
 
     enhancer = Enhancer(
         args.model,
@@ -126,9 +151,9 @@ def _run_enhance(args: argparse.Namespace) -> int:
     )
     if args.zero_shot_steps:
         origin += f", adapted to each image for {args.zero_shot_steps} zero-reference steps"
-    print(f"lowlight: model {info.name} ({origin}) on {enhancer.device}", file=sys.stderr)
+    print(f"lowlight: {prefix}model {info.name} ({origin}) on {enhancer.device}", file=sys.stderr)
 
-    overall = tqdm(total=len(plan.jobs), unit="img", disable=args.quiet, desc="images", position=0)
+    overall = tqdm(total=len(jobs), unit="img", disable=args.quiet or shard > 0, desc="images", position=0)
     tiles = None
 
     def on_tile(done: int, total: int) -> None:
@@ -148,7 +173,7 @@ def _run_enhance(args: argparse.Namespace) -> int:
         overall.update(1)
 
     summary = run_jobs(
-        plan.jobs,
+        jobs,
         enhancer,
         overwrite=args.overwrite,
         quality=args.quality,
@@ -160,11 +185,50 @@ def _run_enhance(args: argparse.Namespace) -> int:
     overall.close()
     failed = summary.failed + len(plan.problems)
     print(
-        f"lowlight: {summary.line()}"
+        f"lowlight: {prefix}{summary.line()}"
         + (f", {len(plan.problems)} input problem(s)" if plan.problems else "")
         + f"; model {info.name}",
         file=sys.stderr,
     )
+    return 1 if failed else 0
+
+
+def _run_enhance_videos(args: argparse.Namespace, videos: list[Path]) -> int:
+    from tqdm import tqdm
+
+    from lowlight.inference.pipeline import Enhancer
+    from lowlight.inference.video import enhance_video, is_video_path
+
+    missing = [str(v) for v in videos if not v.is_file()]
+    if missing:
+        raise LowlightError(f"{missing[0]}: no such video file")
+    single_target = is_video_path(args.output)
+    if single_target and len(videos) > 1:
+        raise LowlightError(f"-o {args.output} is one file but {len(videos)} videos were given; give a folder")
+    enhancer = Enhancer(args.model, weights=args.weights, device=args.device, half=args.half, tile=args.tile,
+                        tile_overlap=args.tile_overlap, max_memory_gb=args.max_memory, strength=args.strength,
+                        target_exposure=args.target_exposure)  # fmt: skip
+    print(f"lowlight: model {enhancer.name} on {enhancer.device}", file=sys.stderr)
+    failed = 0
+    for source in videos:
+        target = args.output if single_target else args.output / f"{source.stem}{args.suffix}.mp4"
+        if target.exists() and not args.overwrite:
+            print(f"lowlight: skipped {source}: {target} exists (use --overwrite to replace it)", file=sys.stderr)
+            continue
+        with tqdm(unit="frame", desc=source.name, disable=args.quiet) as bar:
+
+            def on_frame(done: int, total: int) -> None:
+                bar.total = total or None
+                bar.update(done - bar.n)
+
+            try:
+                summary = enhance_video(source, target, enhancer, batch_size=args.batch_size,
+                                        smoothing=args.temporal_smoothing, on_frame=on_frame)  # fmt: skip
+            except LowlightError as exc:
+                failed += 1
+                print(f"lowlight: failed {source}: {exc}", file=sys.stderr)
+                continue
+        print(f"lowlight: {source} -> {target}: {summary.line()}", file=sys.stderr)
     return 1 if failed else 0
 
 

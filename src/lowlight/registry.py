@@ -27,8 +27,12 @@ class PretrainedWeights:
         file: file name inside ``lowlight/weights/``.
         sha256: checksum of that file.
         data: what the model was trained on.
-        recipe: training config (path inside the repository) and budget.
-        metrics: measured scores, e.g. ``{"lol_eval15_psnr": 21.3}``.
+        recipe: training config (path inside the repository) and overrides.
+        steps: optimizer steps of the run.
+        training: hardware and wall time.
+        selection: how the checkpoint was chosen (never on the test set).
+        metrics: scores measured with ``lowlight evaluate`` on LOL eval15, e.g. ``{"psnr": 21.3}``.
+        logs: folder of the run's config and logs inside the repository (``training_logs/...``).
     """
 
     model: str
@@ -36,7 +40,11 @@ class PretrainedWeights:
     sha256: str
     data: str
     recipe: str
+    steps: int = 0
+    training: str = ""
+    selection: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
+    logs: str = ""
 
 
 @dataclass(frozen=True)

@@ -179,3 +179,27 @@ def run_jobs(
                 on_image(job)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def shard_from_environment(spec: str | None = None) -> tuple[int, int]:
+    """(index, count) of this process's shard: ``--shard K/N`` if given, else torchrun's RANK/WORLD_SIZE."""
+    import os
+
+    if spec:
+        try:
+            index, count = (int(v) for v in spec.split("/"))
+        except ValueError:
+            raise LowlightError(f"--shard {spec!r}: expected K/N, e.g. 0/4") from None
+    else:
+        index, count = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    if count < 1 or not 0 <= index < count:
+        raise LowlightError(f"shard {index}/{count}: need 0 <= K < N")
+    return index, count
+
+
+def shard_jobs(jobs: list[Job], index: int, count: int) -> list[Job]:
+    """Every ``count``-th job starting at ``index``: disjoint shards that together cover all jobs.
+
+    The job list is sorted by source path first, so every process computes the same split.
+    """
+    return sorted(jobs, key=lambda job: str(job.source))[index::count]

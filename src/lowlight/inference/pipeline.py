@@ -92,7 +92,9 @@ class Enhancer:
         if model is None or isinstance(model, str):
             self.name = model or (ZERO_SHOT_MODEL if zero_shot_steps else default_model_name())
             model = _build(self.name, weights, from_scratch_ok=zero_shot_steps > 0)
-        self.model = model.eval().to(self.device)
+        # channels_last: fused layer norms and oneDNN convolutions avoid layout copies (about 6 % faster
+        # for darkir_m on CPU, benchmarks/cpu_speed.py)
+        self.model = model.eval().to(self.device, memory_format=torch.channels_last)
         self.zero_shot_steps = zero_shot_steps
         self.last_adaptation: list[float] = []
         _configure_curve(self.model, self.name, strength, target_exposure, zero_shot_steps)
@@ -116,7 +118,7 @@ class Enhancer:
         return auto_tile_size(height, width, self.bytes_per_pixel, self.budget_bytes)
 
     def _run_model(self, x: torch.Tensor, model: nn.Module | None = None) -> torch.Tensor:
-        x = x.to(self.device, non_blocking=True)
+        x = x.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
         autocast = torch.autocast(self.device.type, dtype=torch.float16) if self.half else nullcontext()
         with autocast:
             return (model or self.model)(x).float().clamp_(0, 1).to("cpu")

@@ -1,0 +1,137 @@
+"""CPU inference speed of lowlight models against the official DarkIR code and our own eager baseline.
+
+Every variant runs in a fresh child process (so peak memory is its own), on the same random input,
+with the same weights; the table gives the median latency, images/s, peak RSS, the speed-up over the
+reference row and the largest output difference from it.
+
+    python benchmarks/cpu_speed.py --model darkir_m --size 400x600 --official ~/ref/DarkIR
+    python benchmarks/cpu_speed.py --model fsidnet --size 400x600
+
+Variants: ``official`` (the authors' DarkIR, eager, NCHW; needs --official, never imported by lowlight),
+``eager`` (ours, NCHW), ``channels_last``, ``compiled`` (channels_last + torch.compile; its first
+call, the compilation, is reported separately).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+
+def _official_model(path: Path, state: dict) -> torch.nn.Module:
+    sys.path.insert(0, str(path / "archs"))
+    sys.path.insert(0, str(path))
+    from DarkIR import DarkIR
+
+    model = DarkIR(width=32, enc_blk_nums=[1, 2, 3], middle_blk_num_enc=2, middle_blk_num_dec=2,
+                   dec_blk_nums=[3, 1, 1], dilations=[1, 4, 9], extra_depth_wise=True)  # fmt: skip
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def run_variant(args: argparse.Namespace) -> dict:
+    import lowlight
+
+    torch.set_num_threads(args.threads)
+    state = torch.load(args.state, weights_only=True)
+    height, width = args.height, args.width
+    x = torch.load(args.input, weights_only=True)
+    if args.variant == "official":
+        model = _official_model(Path(args.official).expanduser(), state)
+    else:
+        model = lowlight.create_model(args.model)
+        model.load_state_dict(state)
+        model.eval()
+    first_call = None
+    if args.variant in ("channels_last", "compiled"):
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    if args.variant == "compiled":
+        model = torch.compile(model, dynamic=False)
+    times = []
+    with torch.inference_mode():
+        for i in range(args.warmup + args.repeats):
+            start = time.perf_counter()
+            out = model(x)
+            elapsed = time.perf_counter() - start
+            if i == 0 and args.variant == "compiled":
+                first_call = elapsed
+            if i >= args.warmup:
+                times.append(elapsed)
+    torch.save(out.contiguous(), args.output)
+    return {
+        "variant": args.variant,
+        "ms": 1000 * statistics.median(times),
+        "first_call_s": first_call,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "size": f"{height}x{width}",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="darkir_m")
+    parser.add_argument("--size", default="400x600")
+    parser.add_argument("--official", help="folder of the official DarkIR repository (for the 'official' row)")
+    parser.add_argument("--variants", nargs="+", default=["eager", "channels_last", "compiled"])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--variant", help=argparse.SUPPRESS)
+    parser.add_argument("--state", help=argparse.SUPPRESS)
+    parser.add_argument("--input", help=argparse.SUPPRESS)
+    parser.add_argument("--output", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.height, args.width = (int(v) for v in args.size.lower().split("x"))
+    if args.variant:
+        print(json.dumps(run_variant(args)))
+        return
+
+    import lowlight
+
+    variants = (["official"] if args.official else []) + args.variants
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        torch.manual_seed(0)
+        model = lowlight.create_model(args.model)
+        for p in model.parameters():  # non-trivial weights: open DarkIR's zero-initialised gates
+            if p.ndim == 4 and p.shape[0] == 1:
+                torch.nn.init.uniform_(p, 0.05, 0.2)
+        state_path, input_path = Path(tmp) / "state.pt", Path(tmp) / "input.pt"
+        torch.save(model.state_dict(), state_path)
+        torch.save(torch.rand(1, 3, args.height, args.width), input_path)
+        for variant in variants:
+            out_path = Path(tmp) / f"{variant}.pt"
+            command = [sys.executable, __file__, "--variant", variant, "--model", args.model, "--size", args.size,
+                       "--threads", str(args.threads), "--repeats", str(args.repeats), "--warmup", str(args.warmup),
+                       "--state", str(state_path), "--input", str(input_path), "--output", str(out_path)]  # fmt: skip
+            if args.official:
+                command += ["--official", args.official]
+            result = subprocess.run(command, capture_output=True, text=True)
+            if result.returncode != 0:
+                sys.exit(f"{variant} failed:\n{result.stderr[-2000:]}")
+            row = json.loads(result.stdout.strip().splitlines()[-1])
+            row["out"] = torch.load(out_path, weights_only=True)
+            rows.append(row)
+    reference = rows[0]
+    print(f"{args.model}, {args.size}, {args.threads} threads, median of {args.repeats} after {args.warmup} warm-up")
+    print(f"| variant | ms / image | images / s | peak RSS (MB) | speed-up vs {reference['variant']} | max abs diff |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        diff = (row["out"].float() - reference["out"].float()).abs().max().item()
+        note = f" (first call {row['first_call_s']:.0f} s)" if row["first_call_s"] else ""
+        print(f"| {row['variant']}{note} | {row['ms']:.0f} | {1000 / row['ms']:.2f} | {row['peak_mb']:.0f} | "
+              f"{reference['ms'] / row['ms']:.2f}x | {diff:.1e} |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""Regression test of the weights that ship with the package: they load offline and keep their scores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import lowlight
+from lowlight.checkpoint import sha256_of
+from lowlight.evaluation.evaluate import Evaluator, open_dataset
+from lowlight.weights import DEFAULT_ENHANCE_MODEL, SHIPPED_WEIGHTS
+
+WEIGHTS_DIR = Path(lowlight.__file__).parent / "weights"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("entry", SHIPPED_WEIGHTS, ids=lambda e: e.model)
+def test_shipped_file_is_intact_and_loads(entry):
+    assert sha256_of(WEIGHTS_DIR / entry.file) == entry.sha256
+    model = lowlight.create_model(entry.model, pretrained=True)
+    assert not model.training
+    assert (REPO / entry.logs / "config.yaml").is_file() and (REPO / entry.logs / "val_log.csv").is_file()
+
+
+@pytest.mark.parametrize("entry", SHIPPED_WEIGHTS, ids=lambda e: e.model)
+def test_shipped_scores_on_eval15(entry, shared):
+    evaluator = Evaluator(["psnr", "ssim", "ssim_skimage"], device="cpu")
+    result = evaluator.run(entry.model, None, open_dataset(shared / "data" / "lol-eval15"))
+    assert result.means["psnr"] >= entry.metrics["psnr"] - 0.05
+    assert result.means["ssim"] >= entry.metrics["ssim"] - 0.005
+
+
+def test_default_model_has_weights_or_needs_none():
+    if DEFAULT_ENHANCE_MODEL is not None:
+        info = lowlight.model_info(DEFAULT_ENHANCE_MODEL)
+        assert not info.learned or any(e.model == DEFAULT_ENHANCE_MODEL for e in SHIPPED_WEIGHTS)
