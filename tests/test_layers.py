@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -14,7 +16,7 @@ from lowlight.layers import (
     pad_to_multiple,
     simple_gate,
 )
-from lowlight.layers.fourier import unit_phasor
+from lowlight.layers.fourier import spectrum_amplitude_phase, with_amplitude
 
 
 def official_fremlp(x: torch.Tensor, mlp: nn.Module) -> torch.Tensor:
@@ -81,12 +83,33 @@ def test_fourier_amplitude_mlp_gradcheck_float64():
     assert torch.autograd.gradcheck(lambda t: fourier_amplitude_mlp(t, mlp), (x,))
 
 
-def test_unit_phasor_recombines_and_is_one_at_zero():
-    spectrum = torch.fft.rfft2(torch.randn(3, 8, 8))
+def test_with_amplitude_keeps_phase_and_takes_phase_zero_at_zero():
+    spectrum = torch.fft.rfft2(torch.randn(3, 8, 8, dtype=torch.float64))
     spectrum[0, 0, 0] = 0
-    amplitude, phasor = unit_phasor(spectrum)
-    torch.testing.assert_close(amplitude * phasor, spectrum)
-    assert phasor[0, 0, 0] == 1
+    amplitude = spectrum.abs()
+    new_amplitude = torch.rand_like(amplitude) + 0.5
+    result = with_amplitude(spectrum, amplitude, new_amplitude)
+    torch.testing.assert_close(result.abs(), new_amplitude)
+    nonzero = amplitude > 0
+    torch.testing.assert_close(result.angle()[nonzero], spectrum.angle()[nonzero])
+    assert result[0, 0, 0] == new_amplitude[0, 0, 0]
+    torch.testing.assert_close(with_amplitude(spectrum, amplitude, amplitude), spectrum)
+
+
+def test_with_amplitude_gradient_is_finite_on_black_image():
+    x = torch.zeros(1, 2, 8, 8, requires_grad=True)
+    spectrum = torch.fft.rfft2(x)
+    amplitude = spectrum.abs()
+    torch.fft.irfft2(with_amplitude(spectrum, amplitude, amplitude * 2 + 1), s=(8, 8)).sum().backward()
+    assert torch.isfinite(x.grad).all()
+
+
+def test_phase_guard_maps_minus_pi_to_plus_pi():
+    # DC and Nyquist bins with a negative real part: torch says +pi, ONNX's atan2 -pi for imag = +0
+    spectrum = torch.complex(torch.tensor([-2.0, -1.0, 1.0]), torch.tensor([0.0, -1e-6, 0.0]))
+    _, phase = spectrum_amplitude_phase(spectrum)
+    assert phase[0] == pytest.approx(math.pi) and phase[1] == pytest.approx(math.pi, abs=2e-6)
+    assert phase[2] == 0
 
 
 def test_fourier_block_runs_in_float32_under_autocast():

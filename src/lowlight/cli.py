@@ -41,6 +41,13 @@ def _add_enhance(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-w", "--weights", type=Path, default=None, help="checkpoint for --model")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
     p.add_argument("--half", action="store_true", help="float16 convolutions on GPU (Fourier parts stay float32)")
+    p.add_argument(
+        "--backend",
+        choices=("torch", "onnxruntime"),
+        default="torch",
+        help="torch (default) or onnxruntime (CPU; exports the model once into ~/.cache/lowlight, or runs --onnx)",
+    )
+    p.add_argument("--onnx", type=Path, default=None, help="with --backend onnxruntime: a `lowlight export-onnx` file")
     p.add_argument("--suffix", default="", help="appended to output file names, e.g. _enhanced")
     p.add_argument(
         "--format",
@@ -138,6 +145,8 @@ def _run_enhance(args: argparse.Namespace) -> int:
         strength=args.strength,
         target_exposure=args.target_exposure,
         zero_shot_steps=args.zero_shot_steps,
+        backend=args.backend,
+        onnx_file=args.onnx,
     )
     info = model_info(enhancer.name)
     origin = (
@@ -207,7 +216,7 @@ def _run_enhance_videos(args: argparse.Namespace, videos: list[Path]) -> int:
         raise LowlightError(f"-o {args.output} is one file but {len(videos)} videos were given; give a folder")
     enhancer = Enhancer(args.model, weights=args.weights, device=args.device, half=args.half, tile=args.tile,
                         tile_overlap=args.tile_overlap, max_memory_gb=args.max_memory, strength=args.strength,
-                        target_exposure=args.target_exposure)  # fmt: skip
+                        target_exposure=args.target_exposure, backend=args.backend, onnx_file=args.onnx)  # fmt: skip
     print(f"lowlight: model {enhancer.name} on {enhancer.device}", file=sys.stderr)
     failed = 0
     for source in videos:
@@ -266,6 +275,44 @@ def _run_list_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_export_onnx(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "export-onnx",
+        help="export a model to ONNX with dynamic batch, height and width",
+        description="Export a model to ONNX (opset 20, dynamo exporter) with dynamic batch, height and width, "
+        "then check it against PyTorch with ONNX Runtime on random inputs of several sizes, odd ones included. "
+        "Run it with `lowlight enhance --backend onnxruntime --onnx FILE` or any ONNX Runtime; create sessions "
+        "with enable_mem_reuse = False (see the README).",
+    )
+    p.add_argument("--model", required=True, help="model name (see `lowlight list-models`)")
+    p.add_argument("-w", "--weights", type=Path, default=None, help="checkpoint (default: the shipped weights)")
+    p.add_argument("-o", "--output", required=True, type=Path, help="the .onnx file to write")
+    p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
+    p.add_argument("--no-verify", action="store_true", help="skip the ONNX Runtime vs PyTorch check")
+    p.set_defaults(handler=_run_export_onnx)
+
+
+def _run_export_onnx(args: argparse.Namespace) -> int:
+    from lowlight.inference.onnx import export_onnx, onnx_tolerance, verify_onnx
+    from lowlight.inference.pipeline import build_model
+
+    if args.output.suffix.lower() != ".onnx":
+        raise LowlightError(f"{args.output}: the output file name must end in .onnx")
+    if args.output.exists() and not args.overwrite:
+        raise LowlightError(f"{args.output} exists (use --overwrite to replace it)")
+    model = build_model(args.model, args.weights)
+    metadata = {"model": args.model, "weights": str(args.weights) if args.weights else "shipped"}
+    print(f"lowlight: exporting {args.model} to {args.output} ...", file=sys.stderr)
+    export_onnx(model, args.output, metadata=metadata)
+    if not args.no_verify:
+        results = verify_onnx(model, args.output)
+        sizes = ", ".join(f"{r.height}x{r.width}: {r.max_abs_diff:.1e}" for r in results)
+        print(f"lowlight: ONNX Runtime matches PyTorch (max abs diff {sizes}; tolerance "
+              f"{onnx_tolerance(model):.0e})", file=sys.stderr)  # fmt: skip
+    print(f"lowlight: wrote {args.output}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lowlight", description="Low-light image enhancement and restoration.")
     parser.add_argument("--version", action="version", version=f"lowlight {__version__}")
@@ -274,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_list_models(subparsers)
     add_train(subparsers)
     add_export(subparsers)
+    _add_export_onnx(subparsers)
     add_evaluate(subparsers)
     add_profile(subparsers)
     add_benchmark(subparsers)

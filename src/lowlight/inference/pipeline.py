@@ -65,6 +65,9 @@ class Enhancer:
             brightness reaches this value (0-1), when it can.
         zero_shot_steps: curve models only: fine-tune a copy of the model on each image for this many
             steps with the zero-reference losses before enhancing it (works without weights, too).
+        backend: "torch", or "onnxruntime" to run an ONNX export of the model (CPU).
+        onnx_file: with the onnxruntime backend, an exported file to run; None exports the model
+            once into the cache (``LOWLIGHT_CACHE`` or ~/.cache/lowlight) and checks it against PyTorch.
     """
 
     def __init__(
@@ -80,8 +83,16 @@ class Enhancer:
         strength: float | None = None,
         target_exposure: float | None = None,
         zero_shot_steps: int = 0,
+        backend: str = "torch",
+        onnx_file: str | Path | None = None,
     ) -> None:
-        self.device = resolve_device(device)
+        if backend not in ("torch", "onnxruntime"):
+            raise LowlightError(f"unknown backend {backend!r}; use torch or onnxruntime")
+        if backend == "onnxruntime":
+            _check_onnx_options(device, half, strength, target_exposure, zero_shot_steps)
+        elif onnx_file is not None:
+            raise LowlightError("--onnx needs --backend onnxruntime")
+        self.device = resolve_device("cpu" if backend == "onnxruntime" else device)
         if half and self.device.type == "cpu":
             raise LowlightError("--half needs a GPU (cuda or mps); on the CPU lowlight runs in float32")
         if tile is not None and tile != 0 and tile <= tile_overlap:
@@ -89,9 +100,16 @@ class Enhancer:
         if max_memory_gb <= 0:
             raise LowlightError(f"--max-memory must be positive, got {max_memory_gb}")
         self.name = model if isinstance(model, str) else type(model).__name__ if model is not None else None
+        if backend == "onnxruntime" and onnx_file is not None:
+            model = _load_onnx(onnx_file, model if isinstance(model, str) else None)
+            self.name = model.metadata.get("model", self.name or Path(onnx_file).stem)
         if model is None or isinstance(model, str):
             self.name = model or (ZERO_SHOT_MODEL if zero_shot_steps else default_model_name())
-            model = _build(self.name, weights, from_scratch_ok=zero_shot_steps > 0)
+            model = build_model(self.name, weights, from_scratch_ok=zero_shot_steps > 0)
+        if backend == "onnxruntime" and onnx_file is None:
+            from lowlight.inference.onnx import OnnxModule, cached_export
+
+            model = OnnxModule(cached_export(model, self.name))
         # channels_last: fused layer norms and oneDNN convolutions avoid layout copies (about 6 % faster
         # for darkir_m on CPU, benchmarks/cpu_speed.py)
         self.model = model.eval().to(self.device, memory_format=torch.channels_last)
@@ -173,7 +191,31 @@ def _configure_curve(
         raise LowlightError("--zero-shot-steps must be >= 0")
 
 
-def _build(name: str, weights: str | Path | None, from_scratch_ok: bool = False) -> nn.Module:
+def _check_onnx_options(
+    device: str, half: bool, strength: float | None, target_exposure: float | None, zero_shot_steps: int
+) -> None:
+    if device not in ("auto", "cpu"):
+        raise LowlightError("--backend onnxruntime runs on the CPU; drop --device or use --device cpu")
+    options = {"--half": half, "--strength": strength, "--target-exposure": target_exposure,
+               "--zero-shot-steps": zero_shot_steps}  # fmt: skip
+    unsupported = [flag for flag, value in options.items() if value]
+    if unsupported:
+        raise LowlightError(f"{', '.join(unsupported)} cannot be used with --backend onnxruntime")
+
+
+def _load_onnx(onnx_file: str | Path, name: str | None) -> nn.Module:
+    from lowlight.inference.onnx import OnnxModule
+
+    runner = OnnxModule(onnx_file)
+    exported = runner.metadata.get("model")
+    if name and exported and exported != name:
+        raise LowlightError(f"{onnx_file}: exported from model {exported!r}, not {name!r}")
+    return runner
+
+
+def build_model(name: str, weights: str | Path | None, from_scratch_ok: bool = False) -> nn.Module:
+    """A model ready for inference: ``weights`` if given, else the shipped weights (an error if a
+    learned model has none, unless ``from_scratch_ok``)."""
     info = model_info(name)
     if weights is not None:
         return create_model(name, weights=weights)

@@ -6,12 +6,15 @@ supports power-of-two sizes, and the amplitude of a dark image spans many orders
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
 # Bins with a smaller magnitude are treated as having phase 0 (their phase is ill-conditioned
 # and its gradient would be ~1/|X|).
 _TINY_MAGNITUDE = 1e-12
+_PHASE_WRAP_BELOW = -math.pi + 1e-4
 
 
 def _as_fft_dtype(x: torch.Tensor) -> torch.Tensor:
@@ -37,21 +40,27 @@ def irfft2(spectrum: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         return torch.fft.irfft2(spectrum, s=size, norm="backward")
 
 
-def unit_phasor(spectrum: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Split a complex spectrum into its amplitude and its unit phasor exp(i * phase).
+def with_amplitude(spectrum: torch.Tensor, amplitude: torch.Tensor, new_amplitude: torch.Tensor) -> torch.Tensor:
+    """The spectrum with its amplitude replaced by ``new_amplitude`` and its phase kept.
 
-    Where the amplitude is (almost) zero the phasor is 1 (phase 0, as ``torch.angle(0) == 0``),
-    and no gradient flows through it, so gradients stay finite on all-black images.
+    ``amplitude`` must be ``spectrum.abs()``. Equivalent to ``new_amplitude * exp(i * angle(spectrum))``
+    but scales the real and imaginary parts instead of going through angle, cos and sin, and uses no
+    complex arithmetic besides building the result (which keeps it exportable to ONNX). Where the
+    amplitude is (almost) zero the phase is taken as 0 (as ``torch.angle(0) == 0``) and no gradient flows
+    through it, so gradients stay finite on all-black images.
+
+    Args:
+        spectrum: complex (...).
+        amplitude: real (...), ``spectrum.abs()``.
+        new_amplitude: real (...), may be negative (the phase then turns by pi).
 
     Returns:
-        ``(amplitude, phasor)``: real (...), complex (...), with ``spectrum == amplitude * phasor``
-        up to rounding.
+        Complex tensor of the shape of ``spectrum``.
     """
-    amplitude = spectrum.abs()
     nonzero = amplitude > _TINY_MAGNITUDE
-    safe_amplitude = torch.where(nonzero, amplitude, torch.ones_like(amplitude))
-    phasor = torch.where(nonzero, spectrum / safe_amplitude, torch.ones_like(spectrum))
-    return amplitude, phasor
+    scale = new_amplitude * torch.where(nonzero, amplitude, torch.ones_like(amplitude)).reciprocal()
+    # Off the support the imaginary part is below _TINY_MAGNITUDE, so imag * scale is negligible.
+    return torch.complex(torch.where(nonzero, spectrum.real * scale, new_amplitude), spectrum.imag * scale)
 
 
 # Inductor cannot lower the backward of complex abs/division (it views complex as real with a
@@ -60,8 +69,8 @@ def unit_phasor(spectrum: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def fourier_amplitude_mlp(x: torch.Tensor, mlp: nn.Module) -> torch.Tensor:
     """Transform the Fourier amplitude of ``x`` with ``mlp`` and keep its phase (DarkIR's FreMLP).
 
-    Equivalent to ``irfft2(mlp(|X|) * exp(i * angle(X)))`` with ``X = rfft2(x)``, but multiplies
-    by the unit phasor instead of going through angle, cos and sin.
+    Equivalent to ``irfft2(mlp(|X|) * exp(i * angle(X)))`` with ``X = rfft2(x)``, but rescales X
+    (:func:`with_amplitude`) instead of going through angle, cos and sin.
 
     Args:
         x: real features (B, C, H, W).
@@ -73,9 +82,10 @@ def fourier_amplitude_mlp(x: torch.Tensor, mlp: nn.Module) -> torch.Tensor:
     height, width = x.shape[-2:]
     # The whole block runs in float32: the amplitude of a large image overflows float16.
     with torch.autocast(device_type=x.device.type, enabled=False):
-        amplitude, phasor = unit_phasor(rfft2(x))
-        new_amplitude = mlp(amplitude.to(_mlp_dtype(mlp, amplitude.dtype)))
-        return irfft2(new_amplitude.to(amplitude.dtype) * phasor, (height, width))
+        spectrum = rfft2(x)
+        amplitude = spectrum.abs()
+        new_amplitude = mlp(amplitude.to(_mlp_dtype(mlp, amplitude.dtype))).to(amplitude.dtype)
+        return irfft2(with_amplitude(spectrum, amplitude, new_amplitude), (height, width))
 
 
 def _mlp_dtype(mlp: nn.Module, default: torch.dtype) -> torch.dtype:
@@ -104,15 +114,19 @@ class FourierAmplitudeMLP(nn.Module):
 
 
 def spectrum_amplitude_phase(spectrum: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Amplitude and phase (radians, in (-pi, pi]) of a complex spectrum.
+    """Amplitude and phase (radians, in [-pi + 1e-4, pi + 1e-4)) of a complex spectrum.
 
-    The phase of (almost) zero bins is 0 with zero gradient, so gradients stay finite.
+    The phase of (almost) zero bins is 0 with zero gradient, so gradients stay finite. Phases within
+    1e-4 of -pi are moved up by 2 pi: ONNX's atan2 gives -pi where torch gives +pi (imaginary part
+    +0, negative real part, as in the DC and Nyquist bins of a real signal), and a convolution on the
+    phase would see the difference; with the guard both runtimes give the same phase.
     """
     amplitude = spectrum.abs()
     nonzero = amplitude > _TINY_MAGNITUDE
     real = torch.where(nonzero, spectrum.real, torch.ones_like(spectrum.real))
     imag = torch.where(nonzero, spectrum.imag, torch.zeros_like(spectrum.imag))
-    return amplitude, torch.atan2(imag, real)
+    phase = torch.atan2(imag, real)
+    return amplitude, torch.where(phase < _PHASE_WRAP_BELOW, phase + 2 * math.pi, phase)
 
 
 def amplitude_and_phase(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -132,11 +146,11 @@ def from_polar(amplitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
 def combine_amplitude_phase(amplitude_source: torch.Tensor, phase_source: torch.Tensor) -> torch.Tensor:
     """The image with the Fourier amplitude of one image and the phase of another, IFFT(A(a), P(b)).
 
-    Both (..., H, W) real. Multiplies by the unit phasor of ``phase_source`` (no angle round trip),
+    Both (..., H, W) real. Rescales the spectrum of ``phase_source`` (no angle round trip),
     so the result has exactly that phase wherever its amplitude is non-zero.
     """
     if amplitude_source.shape != phase_source.shape:
         raise ValueError(f"shapes differ: {tuple(amplitude_source.shape)} vs {tuple(phase_source.shape)}")
     amplitude = rfft2(amplitude_source).abs()
-    _, phasor = unit_phasor(rfft2(phase_source))
-    return irfft2(amplitude * phasor, tuple(phase_source.shape[-2:]))
+    spectrum = rfft2(phase_source)
+    return irfft2(with_amplitude(spectrum, spectrum.abs(), amplitude), tuple(phase_source.shape[-2:]))

@@ -17,7 +17,8 @@ def pad_to_multiple(x: torch.Tensor, multiple: int, mode: str = "constant") -> t
     height, width = x.shape[-2:]
     pad_h = (-height) % multiple
     pad_w = (-width) % multiple
-    if pad_h == 0 and pad_w == 0:
+    # While tracing, pad even by zero: a branch on the size would fix it in an export.
+    if pad_h == 0 and pad_w == 0 and not torch.compiler.is_compiling():
         return x
     if mode == "constant":
         return F.pad(x, (0, pad_w, 0, pad_h))

@@ -33,6 +33,9 @@ FourierMode = Literal["amplitude", "phase", "both"]
 
 def _pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
     pad_h, pad_w = (-x.shape[-2]) % multiple, (-x.shape[-1]) % multiple
+    if torch.compiler.is_compiling():
+        # no branch on the size: an export must stay valid for every height and width >= multiple
+        return F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
     if not pad_h and not pad_w:
         return x
     mode = "reflect" if pad_h < x.shape[-2] and pad_w < x.shape[-1] else "replicate"
