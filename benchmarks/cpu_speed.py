@@ -8,8 +8,10 @@ reference row and the largest output difference from it.
     python benchmarks/cpu_speed.py --model fsidnet --size 400x600
 
 Variants: ``official`` (the authors' DarkIR, eager, NCHW; needs --official, never imported by lowlight),
-``eager`` (ours, NCHW), ``channels_last``, ``compiled`` (channels_last + torch.compile; its first
-call, the compilation, is reported separately).
+``eager`` (ours, NCHW), ``channels_last`` (what ``lowlight enhance`` runs), ``compiled`` (channels_last +
+torch.compile; its first call, the compilation, is reported separately), ``onnxruntime`` (the
+``lowlight export-onnx`` graph in ONNX Runtime; the export is reported as the first call) and ``bf16``
+(channels_last under CPU autocast to bfloat16; its error is the price).
 """
 
 from __future__ import annotations
@@ -52,16 +54,23 @@ def run_variant(args: argparse.Namespace) -> dict:
         model.load_state_dict(state)
         model.eval()
     first_call = None
-    if args.variant in ("channels_last", "compiled"):
+    if args.variant == "onnxruntime":  # exported by the parent, so that peak memory is ONNX Runtime's own
+        from lowlight.inference.onnx import OnnxModule
+
+        model = OnnxModule(args.onnx_file, threads=args.threads)
+        first_call = args.export_s
+    if args.variant in ("channels_last", "compiled", "bf16"):
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     if args.variant == "compiled":
         model = torch.compile(model, dynamic=False)
     times = []
-    with torch.inference_mode():
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.variant == "bf16")
+    with torch.inference_mode(), autocast:
         for i in range(args.warmup + args.repeats):
             start = time.perf_counter()
             out = model(x)
+            out = out[-1] if isinstance(out, (tuple, list)) else out
             elapsed = time.perf_counter() - start
             if i == 0 and args.variant == "compiled":
                 first_call = elapsed
@@ -77,6 +86,14 @@ def run_variant(args: argparse.Namespace) -> dict:
     }
 
 
+def _export_for_benchmark(model: torch.nn.Module, folder: Path) -> list[str]:
+    from lowlight.inference.onnx import export_onnx
+
+    start = time.perf_counter()
+    path = export_onnx(model, folder / "model.onnx")
+    return ["--onnx-file", str(path), "--export-s", str(time.perf_counter() - start)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="darkir_m")
@@ -90,6 +107,8 @@ def main() -> None:
     parser.add_argument("--state", help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
     parser.add_argument("--output", help=argparse.SUPPRESS)
+    parser.add_argument("--onnx-file", help=argparse.SUPPRESS)
+    parser.add_argument("--export-s", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.height, args.width = (int(v) for v in args.size.lower().split("x"))
     if args.variant:
@@ -109,6 +128,7 @@ def main() -> None:
         state_path, input_path = Path(tmp) / "state.pt", Path(tmp) / "input.pt"
         torch.save(model.state_dict(), state_path)
         torch.save(torch.rand(1, 3, args.height, args.width), input_path)
+        onnx_args = _export_for_benchmark(model, Path(tmp)) if "onnxruntime" in variants else []
         for variant in variants:
             out_path = Path(tmp) / f"{variant}.pt"
             command = [sys.executable, __file__, "--variant", variant, "--model", args.model, "--size", args.size,
@@ -116,6 +136,8 @@ def main() -> None:
                        "--state", str(state_path), "--input", str(input_path), "--output", str(out_path)]  # fmt: skip
             if args.official:
                 command += ["--official", args.official]
+            if variant == "onnxruntime":
+                command += onnx_args
             result = subprocess.run(command, capture_output=True, text=True)
             if result.returncode != 0:
                 sys.exit(f"{variant} failed:\n{result.stderr[-2000:]}")
@@ -128,7 +150,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for row in rows:
         diff = (row["out"].float() - reference["out"].float()).abs().max().item()
-        note = f" (first call {row['first_call_s']:.0f} s)" if row["first_call_s"] else ""
+        what = "export" if row["variant"] == "onnxruntime" else "first call"
+        note = f" ({what} {row['first_call_s']:.0f} s)" if row["first_call_s"] else ""
         print(f"| {row['variant']}{note} | {row['ms']:.0f} | {1000 / row['ms']:.2f} | {row['peak_mb']:.0f} | "
               f"{reference['ms'] / row['ms']:.2f}x | {diff:.1e} |")  # fmt: skip
 
