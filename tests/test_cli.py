@@ -13,6 +13,7 @@ from safetensors.torch import save_file
 import lowlight
 from lowlight.cli import main
 from lowlight.errors import LowlightError
+from lowlight.inference.pipeline import default_model_name
 
 
 def _dark_image(path, size=(24, 32), seed=0):
@@ -40,7 +41,7 @@ def run(args, capsys):
 def test_folder_enhance_names_the_model_and_summarises(photos, tmp_path, capsys):
     code, text = run([str(photos), "-o", str(tmp_path / "out")], capsys)
     assert code == 0
-    assert "model adaptive_gamma" in text and "3 enhanced, 0 skipped, 0 failed" in text
+    assert f"model {default_model_name()}" in text and "3 enhanced, 0 skipped, 0 failed" in text
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["img0.png", "img1.png", "img2.png"]
     assert (
         np.asarray(Image.open(tmp_path / "out" / "img0.png")).mean()
@@ -99,7 +100,7 @@ def test_single_file_to_file_and_glob(photos, tmp_path, capsys):
         (["missing_folder_xyz"], "missing_folder_xyz: no such file or folder"),
         (["{empty}"], "folder contains no images"),
         (["{photos}", "--model", "nope"], "unknown model 'nope'"),
-        (["{photos}", "--model", "darkir_m"], "no weights shipped"),
+        (["{photos}", "--model", "darkir_l"], "no weights shipped"),
         (["{photos}", "--half", "--device", "cpu"], "--half needs a GPU"),
         (["{photos}", "--format", "gif"], "--format 'gif' is not supported"),
     ],

@@ -120,7 +120,7 @@ def test_profile_cli_json(capsys):
 
 
 def test_benchmark_report(paired, tmp_path):
-    assert "adaptive_gamma" in runnable_models() and "darkir_m" not in runnable_models()
+    assert "adaptive_gamma" in runnable_models() and "darkir_l" not in runnable_models()
     report = build_report([str(paired)], tmp_path / "report", [("gamma", None), ("clahe", None)], "cpu", (64, 64), 2, 2)
     text = report.read_text()
     assert "## Results" in text and "| gamma | set | 2 |" in text and "## Speed and size" in text

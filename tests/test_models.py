@@ -72,7 +72,7 @@ def test_unknown_model_name_is_a_clear_error():
 
 def test_pretrained_without_shipped_weights_says_so():
     with pytest.raises(UnknownModelError, match="no weights ship"):
-        lowlight.create_model("darkir_m", pretrained=True)
+        lowlight.create_model("darkir_l", pretrained=True)
     assert lowlight.create_model("gamma", pretrained=True) is not None  # nothing to load
 
 

@@ -101,4 +101,4 @@ def test_enhancer_rejects_bad_settings():
         with pytest.raises(LowlightError, match="no CUDA device"):
             Enhancer("gamma", device="cuda")
     with pytest.raises(LowlightError, match="no weights shipped"):
-        Enhancer("darkir_m", device="cpu")
+        Enhancer("darkir_l", device="cpu")

@@ -33,18 +33,33 @@ def score(model: str, weights: Path, data: Path) -> dict[str, float]:
     return evaluator.run(model, str(weights), open_dataset(data)).means
 
 
+def training_hours(run: Path, batch_size: int) -> float:
+    """Wall time of the optimizer steps, from the images/s column of train_log.csv (validation excluded)."""
+    import csv
+
+    hours, previous = 0.0, 0
+    with open(run / "train_log.csv", newline="") as file:
+        for row in csv.DictReader(file):
+            step, rate = int(row["step"]), float(row["images_per_s"])
+            hours += (step - previous) * batch_size / rate / 3600
+            previous = step
+    return hours
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
     parser.add_argument("--name", required=True, help="file stem, e.g. darkir_m_lol")
-    parser.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    parser.add_argument("--checkpoint", default="best", help="best, last, or a checkpoint file of the run")
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "lol-eval15")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         full, half = Path(tmp) / "fp32.safetensors", Path(tmp) / "fp16.safetensors"
-        metadata = export_weights(args.run, full, args.checkpoint)
-        export_weights(args.run, half, args.checkpoint, half=True)
+        named = args.checkpoint in ("best", "last")
+        source, which = (args.run, args.checkpoint) if named else (Path(args.checkpoint), "best")
+        metadata = export_weights(source, full, which)
+        export_weights(source, half, which, half=True)
         model = metadata["lowlight.model"]
         scores32, scores16 = score(model, full, args.data), score(model, half, args.data)
         use_half = abs(scores32["psnr"] - scores16["psnr"]) < 0.01
@@ -68,6 +83,7 @@ def main() -> None:
         "eval15": {k: round(v, 4) for k, v in scores.items()},
         "eval15_fp32_psnr": round(scores32["psnr"], 4),
         "train_data": config["data"]["train"],
+        "train_hours": round(training_hours(args.run, config["data"]["batch_size"]), 2),
     }
     print(json.dumps(entry, indent=2))
 

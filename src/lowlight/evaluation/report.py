@@ -26,7 +26,7 @@ def runnable_models() -> list[str]:
     return [name for name in list_models() if not model_info(name).learned or pretrained_weights(name) is not None]
 
 
-def _cell(rgb: np.ndarray, label: str) -> Image.Image:
+def labelled_cell(rgb: np.ndarray, label: str) -> Image.Image:
     image = Image.fromarray(np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8))
     height = round(image.height * CELL_WIDTH / image.width)
     image = image.resize((CELL_WIDTH, height), Image.Resampling.LANCZOS)
@@ -41,11 +41,11 @@ def comparison_grid(pairs, models: dict[str, Enhancer], rows: int = 3) -> np.nda
     lines = []
     for low_path, high_path in pairs[:rows]:
         low = read_image(low_path).rgb
-        cells = [_cell(low, f"input {low_path.stem}")]
+        cells = [labelled_cell(low, f"input {low_path.stem}")]
         x = torch.from_numpy(low).permute(2, 0, 1)[None]
-        cells += [_cell(enhancer(x)[0].permute(1, 2, 0).numpy(), name) for name, enhancer in models.items()]
+        cells += [labelled_cell(enhancer(x)[0].permute(1, 2, 0).numpy(), name) for name, enhancer in models.items()]
         if high_path is not None:
-            cells.append(_cell(read_image(high_path).rgb, "ground truth"))
+            cells.append(labelled_cell(read_image(high_path).rgb, "ground truth"))
         lines.append(np.concatenate([np.asarray(c) for c in cells], axis=1))
     width = max(line.shape[1] for line in lines)
     lines = [np.pad(line, ((0, 0), (0, width - line.shape[1]), (0, 0))) for line in lines]
