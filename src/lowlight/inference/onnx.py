@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +29,7 @@ from torch import nn
 
 import lowlight
 from lowlight.errors import LowlightError
+from lowlight.inference.io import atomic_write_bytes
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -119,22 +119,8 @@ def export_onnx(model: nn.Module, path: str | Path, *, metadata: dict[str, str] 
     for key, value in fields.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
-    _write_atomically(path, proto.SerializeToString())
+    atomic_write_bytes(path, proto.SerializeToString())
     return path
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp_name, path)
-    except OSError as exc:
-        Path(temp_name).unlink(missing_ok=True)
-        raise OnnxExportError(f"{path}: write failed ({exc.strerror or exc})") from None
 
 
 def session_options(threads: int | None = None) -> onnxruntime.SessionOptions:
@@ -164,7 +150,9 @@ class OnnxModule(nn.Module):
         if not self.path.is_file():
             raise OnnxExportError(f"{self.path}: no such ONNX file")
         try:
-            self.session = ort.InferenceSession(str(self.path), session_options(threads), providers=_providers())
+            self.session = ort.InferenceSession(
+                str(self.path), session_options(threads), providers=["CPUExecutionProvider"]
+            )
         except Exception as exc:
             raise OnnxExportError(f"{self.path}: not a usable ONNX model ({str(exc).splitlines()[0]})") from None
         meta = self.session.get_modelmeta().custom_metadata_map
@@ -179,14 +167,6 @@ class OnnxModule(nn.Module):
         array = np.ascontiguousarray(x.detach().float().cpu().numpy())
         (out,) = self.session.run(None, {self.input_name: array})
         return torch.from_numpy(out)
-
-
-def _providers() -> list[str]:
-    import onnxruntime as ort
-
-    available = ort.get_available_providers()
-    preferred = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-    return preferred or available
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ class Enhancer:
             from lowlight.inference.onnx import OnnxModule, cached_export
 
             model = OnnxModule(cached_export(model, self.name))
-        # channels_last: fused layer norms and oneDNN convolutions avoid layout copies (about 6 % faster
+        # channels_last: fused layer norms and oneDNN convolutions avoid layout copies (about 5 % faster
         # for darkir_m on CPU, benchmarks/cpu_speed.py)
         self.model = model.eval().to(self.device, memory_format=torch.channels_last)
         self.zero_shot_steps = zero_shot_steps
