@@ -7,11 +7,13 @@ reference row and the largest output difference from it.
     python benchmarks/cpu_speed.py --model darkir_m --size 400x600 --official ~/ref/DarkIR
     python benchmarks/cpu_speed.py --model fsidnet --size 400x600
 
-Variants: ``official`` (the authors' DarkIR, eager, NCHW; needs --official, never imported by lowlight),
+Variants: ``official`` (the authors' DarkIR, eager, NCHW, as shipped; needs --official, never imported by
+lowlight), ``official_malloc`` (the same with the allocator setting that lowlight applies, for fairness),
 ``eager`` (ours, NCHW), ``channels_last`` (what ``lowlight enhance`` runs), ``compiled`` (channels_last +
 torch.compile; its first call, the compilation, is reported separately), ``onnxruntime`` (the
 ``lowlight export-onnx`` graph in ONNX Runtime; the export is reported as the first call) and ``bf16``
-(channels_last under CPU autocast to bfloat16; its error is the price).
+(channels_last under CPU autocast to bfloat16; its error is the price). Our variants run with
+``lowlight.runtime.tune_malloc`` applied, as every ``lowlight`` command does, unless --default-malloc.
 """
 
 from __future__ import annotations
@@ -42,12 +44,16 @@ def _official_model(path: Path, state: dict) -> torch.nn.Module:
 
 def run_variant(args: argparse.Namespace) -> dict:
     import lowlight
+    from lowlight.runtime import tune_malloc
 
+    official = args.variant.startswith("official")
+    if args.variant == "official_malloc" or (not official and not args.default_malloc):
+        tune_malloc()
     torch.set_num_threads(args.threads)
     state = torch.load(args.state, weights_only=True)
     height, width = args.height, args.width
     x = torch.load(args.input, weights_only=True)
-    if args.variant == "official":
+    if official:
         model = _official_model(Path(args.official).expanduser(), state)
     else:
         model = lowlight.create_model(args.model)
@@ -103,6 +109,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--default-malloc", action="store_true", help="run our variants without tune_malloc")
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--state", help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
@@ -117,7 +124,7 @@ def main() -> None:
 
     import lowlight
 
-    variants = (["official"] if args.official else []) + args.variants
+    variants = (["official", "official_malloc"] if args.official else []) + args.variants
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         torch.manual_seed(0)
@@ -136,6 +143,8 @@ def main() -> None:
                        "--state", str(state_path), "--input", str(input_path), "--output", str(out_path)]  # fmt: skip
             if args.official:
                 command += ["--official", args.official]
+            if args.default_malloc:
+                command.append("--default-malloc")
             if variant == "onnxruntime":
                 command += onnx_args
             result = subprocess.run(command, capture_output=True, text=True)

@@ -103,6 +103,7 @@ def test_single_file_to_file_and_glob(photos, tmp_path, capsys):
         (["{photos}", "--model", "darkir_l"], "no weights shipped"),
         (["{photos}", "--half", "--device", "cpu"], "--half needs a GPU"),
         (["{photos}", "--format", "gif"], "--format 'gif' is not supported"),
+        (["{photos}", "--compile", "--backend", "onnxruntime"], "--compile works with the torch backend"),
     ],
 )
 def test_clear_errors(args, message, photos, tmp_path, capsys):
@@ -150,6 +151,16 @@ def test_learned_model_with_weights_file_and_tiling(photos, tmp_path, capsys):
     )
     whole = np.asarray(Image.open(tmp_path / "whole.png")).astype(int)
     assert np.abs(out.astype(int) - whole).mean() < 0.5
+
+
+def test_compiled_enhance_matches_eager(photos, tmp_path, capsys):
+    args = [str(photos / "img0.png"), "--model", "zero_dce"]
+    assert run([*args, "-o", str(tmp_path / "eager.png")], capsys)[0] == 0
+    code, text = run([*args, "-o", str(tmp_path / "compiled.png"), "--compile"], capsys)
+    assert code == 0, text
+    eager = np.asarray(Image.open(tmp_path / "eager.png")).astype(int)
+    compiled = np.asarray(Image.open(tmp_path / "compiled.png")).astype(int)
+    assert np.abs(eager - compiled).max() <= 1
 
 
 def test_list_models(capsys):

@@ -86,3 +86,31 @@ def test_models_reject_wrong_input():
         model(torch.rand(1, 4, 16, 16))
     with pytest.raises(TypeError, match="floating"):
         model(torch.zeros(1, 3, 16, 16, dtype=torch.uint8))
+
+
+def _open_gates(model: torch.nn.Module) -> torch.nn.Module:
+    for param in model.parameters():
+        if param.ndim == 4 and param.shape[0] == 1:
+            torch.nn.init.uniform_(param, 0.1, 0.5)
+    return model
+
+
+def test_darkir_inference_path_matches_the_autograd_path():
+    # Without autograd the dilation-9 branches pad explicitly and residuals update in place.
+    torch.manual_seed(0)
+    model = _open_gates(lowlight.create_model("darkir_m", width=8, enc_blk_nums=(1, 1, 1), dec_blk_nums=(1, 1, 1)))
+    x = torch.rand(1, 3, 45, 61)
+    with torch.inference_mode():
+        fast = model(x)
+    reference = model(x).detach()
+    torch.testing.assert_close(fast, reference, atol=1e-5, rtol=1e-5)
+
+
+def test_darkir_compiles_as_one_graph():
+    # A graph break per Fourier block would split the compiled model into pieces that recompile
+    # for every feature-map size and soon fall back to eager.
+    model = lowlight.create_model("darkir_m", width=8, enc_blk_nums=(1, 1, 1), dec_blk_nums=(1, 1, 1))
+    with torch.no_grad():
+        explanation = torch._dynamo.explain(model)(torch.rand(1, 3, 32, 48))
+    assert explanation.graph_break_count == 0
+    assert explanation.graph_count == 1

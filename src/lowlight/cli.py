@@ -15,6 +15,7 @@ from pathlib import Path
 from lowlight import __version__
 from lowlight.errors import LowlightError
 from lowlight.evaluation.cli import add_benchmark, add_evaluate, add_inspect_frequency, add_profile
+from lowlight.runtime import tune_malloc
 from lowlight.train.cli import add_export, add_train
 
 
@@ -48,6 +49,12 @@ def _add_enhance(subparsers: argparse._SubParsersAction) -> None:
         help="torch (default) or onnxruntime (CPU; exports the model once into ~/.cache/lowlight, or runs --onnx)",
     )
     p.add_argument("--onnx", type=Path, default=None, help="with --backend onnxruntime: a `lowlight export-onnx` file")
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch backend: torch.compile the model (about 20 %% faster for darkir_m on CPU; the first image "
+        "of each size compiles, 30-60 s, cached on disk by PyTorch); pays off for many images of one size",
+    )
     p.add_argument("--suffix", default="", help="appended to output file names, e.g. _enhanced")
     p.add_argument(
         "--format",
@@ -147,6 +154,7 @@ def _run_enhance(args: argparse.Namespace) -> int:
         zero_shot_steps=args.zero_shot_steps,
         backend=args.backend,
         onnx_file=args.onnx,
+        compile_model=args.compile,
     )
     info = model_info(enhancer.name)
     origin = (
@@ -216,7 +224,8 @@ def _run_enhance_videos(args: argparse.Namespace, videos: list[Path]) -> int:
         raise LowlightError(f"-o {args.output} is one file but {len(videos)} videos were given; give a folder")
     enhancer = Enhancer(args.model, weights=args.weights, device=args.device, half=args.half, tile=args.tile,
                         tile_overlap=args.tile_overlap, max_memory_gb=args.max_memory, strength=args.strength,
-                        target_exposure=args.target_exposure, backend=args.backend, onnx_file=args.onnx)  # fmt: skip
+                        target_exposure=args.target_exposure, backend=args.backend, onnx_file=args.onnx,
+                        compile_model=args.compile)  # fmt: skip
     print(f"lowlight: model {enhancer.name} on {enhancer.device}", file=sys.stderr)
     failed = 0
     for source in videos:
@@ -332,6 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    tune_malloc()
     try:
         return args.handler(args)
     except LowlightError as exc:

@@ -68,6 +68,8 @@ class Enhancer:
         backend: "torch", or "onnxruntime" to run an ONNX export of the model (CPU).
         onnx_file: with the onnxruntime backend, an exported file to run; None exports the model
             once into the cache (``LOWLIGHT_CACHE`` or ~/.cache/lowlight) and checks it against PyTorch.
+        compile_model: torch backend: run the model through ``torch.compile`` (each new input size
+            compiles first; not with ``zero_shot_steps``, which fine-tunes a copy per image).
     """
 
     def __init__(
@@ -85,6 +87,7 @@ class Enhancer:
         zero_shot_steps: int = 0,
         backend: str = "torch",
         onnx_file: str | Path | None = None,
+        compile_model: bool = False,
     ) -> None:
         if backend not in ("torch", "onnxruntime"):
             raise LowlightError(f"unknown backend {backend!r}; use torch or onnxruntime")
@@ -92,6 +95,8 @@ class Enhancer:
             _check_onnx_options(device, half, strength, target_exposure, zero_shot_steps)
         elif onnx_file is not None:
             raise LowlightError("--onnx needs --backend onnxruntime")
+        if compile_model and (backend != "torch" or zero_shot_steps):
+            raise LowlightError("--compile works with the torch backend and without --zero-shot-steps")
         self.device = resolve_device("cpu" if backend == "onnxruntime" else device)
         if half and self.device.type == "cpu":
             raise LowlightError("--half needs a GPU (cuda or mps); on the CPU lowlight runs in float32")
@@ -116,6 +121,7 @@ class Enhancer:
         self.zero_shot_steps = zero_shot_steps
         self.last_adaptation: list[float] = []
         _configure_curve(self.model, self.name, strength, target_exposure, zero_shot_steps)
+        self.compiled = torch.compile(self.model) if compile_model else None
         align = int(getattr(self.model, "pad_multiple", 1))
         if tile and tile - tile_overlap < align:
             raise LowlightError(
@@ -139,7 +145,7 @@ class Enhancer:
         x = x.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
         autocast = torch.autocast(self.device.type, dtype=torch.float16) if self.half else nullcontext()
         with autocast:
-            return (model or self.model)(x).float().clamp_(0, 1).to("cpu")
+            return (self.model if model is None else model)(x).float().clamp_(0, 1).to("cpu")
 
     @torch.inference_mode()
     def __call__(self, x: torch.Tensor, on_tile: Callable[[int, int], None] | None = None) -> torch.Tensor:
@@ -147,7 +153,7 @@ class Enhancer:
         if x.ndim != 4 or x.shape[1] != 3:
             raise LowlightError(f"expected an image batch of shape (B, 3, H, W), got {tuple(x.shape)}")
         x = x.float().cpu()
-        model = self.model
+        model = self.model if self.compiled is None else self.compiled
         if self.zero_shot_steps:
             from lowlight.train.zero_shot import adapt_to_image
 

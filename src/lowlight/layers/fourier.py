@@ -63,14 +63,14 @@ def with_amplitude(spectrum: torch.Tensor, amplitude: torch.Tensor, new_amplitud
     return torch.complex(torch.where(nonzero, spectrum.real * scale, new_amplitude), spectrum.imag * scale)
 
 
-# Inductor cannot lower the backward of complex abs/division (it views complex as real with a
-# stride it does not support), so compiled models run this block eagerly behind a graph break.
-@torch.compiler.disable
 def fourier_amplitude_mlp(x: torch.Tensor, mlp: nn.Module) -> torch.Tensor:
     """Transform the Fourier amplitude of ``x`` with ``mlp`` and keep its phase (DarkIR's FreMLP).
 
-    Equivalent to ``irfft2(mlp(|X|) * exp(i * angle(X)))`` with ``X = rfft2(x)``, but rescales X
-    (:func:`with_amplitude`) instead of going through angle, cos and sin.
+    Equivalent to ``irfft2(mlp(|X|) * exp(i * angle(X)))`` with ``X = rfft2(x)``, but rescales the real
+    and imaginary parts of X instead of going through angle, cos and sin. Between the two transforms
+    everything is real arithmetic on ``view_as_real(X)``, which ``torch.compile`` fuses into a few loops
+    (complex abs and division would break the graph). Bins of (almost) zero amplitude get phase 0 and no
+    gradient through the amplitude, so gradients stay finite on all-black images.
 
     Args:
         x: real features (B, C, H, W).
@@ -82,10 +82,16 @@ def fourier_amplitude_mlp(x: torch.Tensor, mlp: nn.Module) -> torch.Tensor:
     height, width = x.shape[-2:]
     # The whole block runs in float32: the amplitude of a large image overflows float16.
     with torch.autocast(device_type=x.device.type, enabled=False):
-        spectrum = rfft2(x)
-        amplitude = spectrum.abs()
-        new_amplitude = mlp(amplitude.to(_mlp_dtype(mlp, amplitude.dtype))).to(amplitude.dtype)
-        return irfft2(with_amplitude(spectrum, amplitude, new_amplitude), (height, width))
+        parts = torch.view_as_real(rfft2(x))
+        real, imag = parts[..., 0], parts[..., 1]
+        power = real * real + imag * imag
+        nonzero = power > _TINY_MAGNITUDE**2
+        safe_amplitude = torch.sqrt(torch.where(nonzero, power, torch.ones_like(power)))
+        amplitude = torch.where(nonzero, safe_amplitude, torch.zeros_like(power))
+        new_amplitude = mlp(amplitude.to(_mlp_dtype(mlp, power.dtype))).to(power.dtype)
+        scale = new_amplitude / safe_amplitude
+        rescaled = torch.stack([torch.where(nonzero, real * scale, new_amplitude), imag * scale], dim=-1)
+        return irfft2(torch.view_as_complex(rescaled), (height, width))
 
 
 def _mlp_dtype(mlp: nn.Module, default: torch.dtype) -> torch.dtype:

@@ -1,0 +1,58 @@
+"""Process-wide runtime settings that make CPU inference faster.
+
+PyTorch's CPU allocator hands large blocks to the C library. glibc serves blocks above its mmap
+threshold (at most 32 MB) with fresh ``mmap`` pages and returns them to the kernel on free, so a
+network whose full-resolution activations are tens of megabytes page-faults every one of them in
+again on every forward pass. At 600x400, a 64-channel activation is 61 MB: writing it into fresh pages
+takes about 16 ms on the 2-core reference machine, writing it into reused memory about 2 ms.
+``tune_malloc`` makes glibc keep freed memory for reuse instead; ``lowlight`` commands call it at
+start-up (``benchmarks/cpu_speed.py`` measures the effect), library users may call it themselves.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+import platform
+
+log = logging.getLogger(__name__)
+
+# mallopt parameter numbers from glibc's <malloc.h>.
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_MAX = -4
+# Freed memory at the top of the heap is returned to the kernel only above this size.
+_TRIM_THRESHOLD_BYTES = 1 << 30
+OPT_OUT_VARIABLE = "LOWLIGHT_DEFAULT_MALLOC"
+
+_tuned = False
+
+
+def tune_malloc() -> bool:
+    """Serve large allocations from the reusable heap instead of fresh mmap pages (glibc only).
+
+    Sets glibc's ``M_MMAP_MAX`` to 0 and ``M_TRIM_THRESHOLD`` to 1 GiB for this process. The price is
+    that up to 1 GiB of freed memory stays with the process until it exits. Does nothing (and returns
+    False) on other C libraries, or when the environment variable ``LOWLIGHT_DEFAULT_MALLOC`` is set
+    to a non-empty value other than ``0``.
+
+    Returns:
+        True when the settings are (or already were) applied.
+    """
+    global _tuned
+    if _tuned:
+        return True
+    if os.environ.get(OPT_OUT_VARIABLE, "0") not in ("", "0"):
+        return False
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    libc = ctypes.CDLL(name)
+    # mallopt returns 1 on success.
+    _tuned = libc.mallopt(_M_MMAP_MAX, 0) == 1 and libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES) == 1
+    if not _tuned:
+        log.debug("glibc mallopt refused the allocator settings")
+    return _tuned
