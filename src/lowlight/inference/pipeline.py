@@ -121,7 +121,8 @@ class Enhancer:
         self.zero_shot_steps = zero_shot_steps
         self.last_adaptation: list[float] = []
         _configure_curve(self.model, self.name, strength, target_exposure, zero_shot_steps)
-        self.compiled = torch.compile(self.model) if compile_model else None
+        # freezing: weights become constants (oneDNN pre-packs them); they do not change while enhancing
+        self.compiled = torch.compile(self.model, options={"freezing": True}) if compile_model else None
         align = int(getattr(self.model, "pad_multiple", 1))
         if tile and tile - tile_overlap < align:
             raise LowlightError(
