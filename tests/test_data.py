@@ -168,6 +168,30 @@ def test_synthetic_pairs_are_reproducible(tmp_path):
     assert a["low"].mean() < a["high"].mean() * 0.7
 
 
+def test_synthetic_pairs_resize_before_cropping(tmp_path):
+    files = [_png(tmp_path / "big.png", size=(60, 90), value=200)]
+    item = SyntheticPairDataset(files, resize=24, crop=16)[(0, 0)]
+    assert item["low"].shape == item["high"].shape == (3, 16, 16)
+    assert SyntheticPairDataset(files, resize=24)[(0, 0)]["high"].shape == (3, 24, 24)
+
+
+def test_unpaired_and_synthetic_sources_batch_together_without_targets(tmp_path):
+    # Zero-reference training on photos plus darkened copies of them: no item may carry a target.
+    from torch.utils.data import default_collate
+
+    from lowlight.data.build import build_train_dataset
+    from lowlight.train.config import DataConfig, DataSource
+
+    for i in range(2):
+        _png(tmp_path / f"{i}.png", size=(40, 30), seed=i)
+    sources = [DataSource(str(tmp_path), kind=kind, resize=16) for kind in ("unpaired", "synthetic")]
+    dataset = build_train_dataset(DataConfig(train=sources, crop=8, cache=False), seed=0)
+    batch = default_collate([dataset[(i, 0)] for i in range(len(dataset))])
+    assert batch["low"].shape == (4, 3, 8, 8) and "high" not in batch
+    paired_only = build_train_dataset(DataConfig(train=sources[1:] * 2, crop=8, cache=False), seed=0)
+    assert "high" in paired_only[(0, 0)]
+
+
 def test_mixed_dataset_repeats_with_distinct_samples(tmp_path):
     pairs = find_pairs(_plain(tmp_path, ("a", "b"))).pairs
     part = PairedDataset(pairs, crop=4)

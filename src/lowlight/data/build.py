@@ -46,7 +46,14 @@ def build_dataset(source, crop: int | None, flip: bool, rot90: bool, cache: bool
     if source.kind == "unpaired":
         return UnpairedDataset(_images(source), resize=source.resize, crop=crop, flip=flip, cache=cache, seed=seed)
     return SyntheticPairDataset(
-        _images(source), degradation=source.degradation, crop=crop, flip=flip, rot90=rot90, cache=cache, seed=seed
+        _images(source),
+        degradation=source.degradation,
+        resize=source.resize,
+        crop=crop,
+        flip=flip,
+        rot90=rot90,
+        cache=cache,
+        seed=seed,
     )
 
 
@@ -54,10 +61,13 @@ class MixedDataset(Dataset):
     """Concatenation of datasets, each repeated ``repeat`` times, addressed by ``(index, epoch)`` keys.
 
     Copies of a repeated dataset get distinct epochs for their generators, so they draw different crops.
+    With ``inputs_only`` items keep no target (``high``), so paired or synthetic sources can be batched
+    with unpaired ones for zero-reference training.
     """
 
-    def __init__(self, parts: list[tuple[Dataset, int]]) -> None:
+    def __init__(self, parts: list[tuple[Dataset, int]], inputs_only: bool = False) -> None:
         self.parts = parts
+        self.inputs_only = inputs_only
         self.ends: list[int] = []
         total = 0
         for dataset, repeat in parts:
@@ -73,7 +83,10 @@ class MixedDataset(Dataset):
         start = self.ends[part - 1] if part else 0
         dataset, repeat = self.parts[part]
         copy, local = divmod(index - start, len(dataset))
-        return dataset[(local, epoch * repeat + copy)]
+        item = dataset[(local, epoch * repeat + copy)]
+        if self.inputs_only:
+            item.pop("high", None)
+        return item
 
 
 def build_train_dataset(data, seed: int) -> Dataset:
@@ -84,7 +97,7 @@ def build_train_dataset(data, seed: int) -> Dataset:
     ]
     if len(parts) == 1 and parts[0][1] == 1:
         return parts[0][0]
-    return MixedDataset(parts)
+    return MixedDataset(parts, inputs_only=any(source.kind == "unpaired" for source in data.train))
 
 
 def build_val_dataset(data, seed: int) -> Dataset | None:

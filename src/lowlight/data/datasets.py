@@ -158,9 +158,7 @@ class UnpairedDataset(_ImageFolderBase):
 
     def _decode(self, index: int) -> tuple[np.ndarray, ...]:
         (image,) = super()._decode(index)
-        if self.resize:
-            image = cv2.resize(image, (self.resize, self.resize), interpolation=cv2.INTER_AREA)
-        return (image,)
+        return (_square_resize(image, self.resize),)
 
     def make_sample(self, index: int, epoch: int, images: tuple[np.ndarray, ...]) -> dict:
         (image,) = images
@@ -172,22 +170,36 @@ class UnpairedDataset(_ImageFolderBase):
         return {"low": to_tensor(image), "name": self.sources[index][0].stem}
 
 
+def _square_resize(image: np.ndarray, size: int | None) -> np.ndarray:
+    return image if not size else cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+
+
 class SyntheticPairDataset(_ImageFolderBase):
-    """Pairs made from clean photos with :mod:`lowlight.data.degradation`; the clean crop is the target."""
+    """Pairs made from clean photos with :mod:`lowlight.data.degradation`; the clean crop is the target.
+
+    ``resize`` scales each photo to ``resize`` x ``resize`` before cropping and degrading (large photo
+    collections such as SICE then fit in the cache).
+    """
 
     def __init__(
         self,
         files: list[Path],
         degradation: DegradationConfig | None = None,
+        resize: int | None = None,
         crop: int | None = None,
         flip: bool = True,
         rot90: bool = False,
         cache: bool = False,
         seed: int = 0,
     ) -> None:
+        self.resize = resize
         super().__init__([(Path(f),) for f in files], seed, cache)
         self.degradation = degradation or DegradationConfig()
         self.crop, self.flip, self.rot90 = crop, flip, rot90
+
+    def _decode(self, index: int) -> tuple[np.ndarray, ...]:
+        (image,) = super()._decode(index)
+        return (_square_resize(image, self.resize),)
 
     def make_sample(self, index: int, epoch: int, images: tuple[np.ndarray, ...]) -> dict:
         (clean,) = images

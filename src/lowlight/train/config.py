@@ -16,6 +16,7 @@ class DataSource:
         ``synthetic`` (clean photos degraded on the fly).
     split: for benchmark roots with a train/test split: ``train``, ``test`` or ``all``.
     include / exclude: text files listing file stems to keep / drop (e.g. a held-out validation split).
+    resize: unpaired and synthetic sources: scale every image to ``resize`` x ``resize`` first.
     repeat: how many times the source appears per epoch (to balance a mixture of sources).
     """
 
