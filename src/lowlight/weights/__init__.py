@@ -19,7 +19,7 @@ DARKIR_M_LOL = PretrainedWeights(
     steps=7500,
     training="2-core CPU (AMD EPYC, AVX-512), one thread, shared with other jobs: 1.6 h warm-up + 2.2 h",
     selection="best PSNR on the 35 held-out our485 validation pairs (21.45 dB at step 4,000 of the main run, among "
-    "validations every 1,000 steps up to 6,000); EMA weights, float16 (0.001 dB from float32)",
+    "validations every 1,000 steps up to 9,000); EMA weights, float16 (0.001 dB from float32)",
     metrics={"psnr": 20.5592, "ssim": 0.7852, "ssim_skimage": 0.783},
     logs="training_logs/darkir_m_lol",
 )
