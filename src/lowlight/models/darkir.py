@@ -27,23 +27,28 @@ from lowlight.registry import register_model
 _ONEDNN_FAST_PADDING = 6
 
 
+class PaddedDepthwiseConv2d(nn.Conv2d):
+    """``nn.Conv2d`` that zero-pads explicitly for CPU inference when its padding exceeds 6."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pad = self.padding[0]
+        if x.device.type != "cpu" or pad <= _ONEDNN_FAST_PADDING or torch.is_grad_enabled():
+            return super().forward(x)
+        padded = F.pad(x, (pad, pad, pad, pad))
+        return F.conv2d(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
 class Branch(nn.Module):
     """One depthwise 3x3 convolution with the given dilation (key ``branch.0``)."""
 
     def __init__(self, channels: int, dilation: int) -> None:
         super().__init__()
         self.branch = nn.Sequential(
-            nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation, groups=channels)
+            PaddedDepthwiseConv2d(channels, channels, 3, padding=dilation, dilation=dilation, groups=channels)
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        conv = self.branch[0]
-        pad = conv.padding[0]
-        if x.device.type != "cpu" or pad <= _ONEDNN_FAST_PADDING or torch.is_grad_enabled():
-            return conv(x)
-        return F.conv2d(
-            F.pad(x, (pad, pad, pad, pad)), conv.weight, conv.bias, dilation=conv.dilation, groups=conv.groups
-        )
+        return self.branch(x)
 
 
 def _channel_attention(channels: int) -> nn.Sequential:
