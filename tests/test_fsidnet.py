@@ -31,14 +31,15 @@ def test_fourier_block_and_fsi_block_shapes_and_gradients(mode):
     assert out.shape == x.shape
     out.square().mean().backward()
     assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
-    spectrum = torch.fft.rfft2(torch.rand(1, 4, 6, 8))
-    assert FourierBlock(4, mode)(spectrum).shape == spectrum.shape
+    parts = torch.view_as_real(torch.fft.rfft2(torch.rand(1, 4, 6, 8)))
+    assert FourierBlock(4, mode)(parts).shape == parts.shape
 
 
 def test_fourier_block_keeps_what_its_mode_does_not_touch():
     spectrum = torch.fft.rfft2(torch.rand(1, 2, 8, 8))
-    out_a = FourierBlock(2, "amplitude")(spectrum)
-    out_p = FourierBlock(2, "phase")(spectrum)
+    parts = torch.view_as_real(spectrum)
+    out_a = torch.view_as_complex(FourierBlock(2, "amplitude")(parts).contiguous())
+    out_p = torch.view_as_complex(FourierBlock(2, "phase")(parts).contiguous())
     # amplitude mode: a real (possibly negative) amplitude times the input's unit phasor
     phasor = spectrum / spectrum.abs()
     assert (out_a * phasor.conj()).imag.abs().max() < 1e-4
@@ -202,3 +203,11 @@ def test_inspect_frequency_figure(tmp_path, capsys):
     assert np.asarray(Image.open(tmp_path / "g.png")).shape == (2 * 192, 3 * 256, 3)
     assert main(["inspect-frequency", str(image), "--model", "gamma", "-o", str(image)]) == 2
     assert "refusing to write the figure over the input" in capsys.readouterr().err
+
+
+def test_fsidnet_compiles_as_one_graph():
+    # Fourier blocks work on real and imaginary parts: complex abs, angle and division would break the
+    # graph, and inductor could not differentiate through them in compiled training.
+    explanation = torch._dynamo.explain(_small())(torch.rand(1, 3, 32, 48))
+    assert explanation.graph_break_count == 0
+    assert explanation.graph_count == 1

@@ -16,7 +16,7 @@ from lowlight.layers import (
     pad_to_multiple,
     simple_gate,
 )
-from lowlight.layers.fourier import spectrum_amplitude_phase, with_amplitude
+from lowlight.layers.fourier import parts_amplitude, parts_with_amplitude, spectrum_amplitude_phase
 
 
 def official_fremlp(x: torch.Tensor, mlp: nn.Module) -> torch.Tensor:
@@ -83,25 +83,45 @@ def test_fourier_amplitude_mlp_gradcheck_float64():
     assert torch.autograd.gradcheck(lambda t: fourier_amplitude_mlp(t, mlp), (x,))
 
 
-def test_with_amplitude_keeps_phase_and_takes_phase_zero_at_zero():
+def _with_amplitude(spectrum: torch.Tensor, new_amplitude: torch.Tensor) -> torch.Tensor:
+    parts = parts_with_amplitude(torch.view_as_real(spectrum), new_amplitude)
+    return torch.view_as_complex(parts.contiguous())
+
+
+def test_parts_with_amplitude_keeps_phase_and_takes_phase_zero_at_zero():
     spectrum = torch.fft.rfft2(torch.randn(3, 8, 8, dtype=torch.float64))
     spectrum[0, 0, 0] = 0
     amplitude = spectrum.abs()
     new_amplitude = torch.rand_like(amplitude) + 0.5
-    result = with_amplitude(spectrum, amplitude, new_amplitude)
+    result = _with_amplitude(spectrum, new_amplitude)
     torch.testing.assert_close(result.abs(), new_amplitude)
     nonzero = amplitude > 0
     torch.testing.assert_close(result.angle()[nonzero], spectrum.angle()[nonzero])
     assert result[0, 0, 0] == new_amplitude[0, 0, 0]
-    torch.testing.assert_close(with_amplitude(spectrum, amplitude, amplitude), spectrum)
+    torch.testing.assert_close(_with_amplitude(spectrum, amplitude), spectrum)
 
 
-def test_with_amplitude_gradient_is_finite_on_black_image():
+def test_parts_amplitude_matches_abs_and_is_zero_at_zero():
+    spectrum = torch.fft.rfft2(torch.randn(2, 6, 7, dtype=torch.float64))
+    spectrum[1, 0, 0] = 0
+    amplitude = parts_amplitude(torch.view_as_real(spectrum))
+    torch.testing.assert_close(amplitude, spectrum.abs())
+    assert amplitude[1, 0, 0] == 0
+
+
+def test_parts_with_amplitude_gradient_is_finite_on_black_image():
     x = torch.zeros(1, 2, 8, 8, requires_grad=True)
-    spectrum = torch.fft.rfft2(x)
-    amplitude = spectrum.abs()
-    torch.fft.irfft2(with_amplitude(spectrum, amplitude, amplitude * 2 + 1), s=(8, 8)).sum().backward()
+    parts = torch.view_as_real(torch.fft.rfft2(x))
+    amplitude = parts_amplitude(parts)
+    rebuilt = parts_with_amplitude(parts, amplitude * 2 + 1)
+    torch.fft.irfft2(torch.view_as_complex(rebuilt.contiguous()), s=(8, 8)).sum().backward()
     assert torch.isfinite(x.grad).all()
+
+
+def test_parts_with_amplitude_gradcheck_float64():
+    parts = torch.randn(2, 5, 3, 2, dtype=torch.float64, requires_grad=True)
+    new_amplitude = torch.rand(2, 5, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(parts_with_amplitude, (parts, new_amplitude))
 
 
 def test_phase_guard_maps_minus_pi_to_plus_pi():

@@ -40,37 +40,57 @@ def irfft2(spectrum: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         return torch.fft.irfft2(spectrum, s=size, norm="backward")
 
 
-def with_amplitude(spectrum: torch.Tensor, amplitude: torch.Tensor, new_amplitude: torch.Tensor) -> torch.Tensor:
-    """The spectrum with its amplitude replaced by ``new_amplitude`` and its phase kept.
+def rfft2_parts(x: torch.Tensor) -> torch.Tensor:
+    """:func:`rfft2` as a real tensor (..., H, W // 2 + 1, 2) of real and imaginary parts.
 
-    ``amplitude`` must be ``spectrum.abs()``. Equivalent to ``new_amplitude * exp(i * angle(spectrum))``
-    but scales the real and imaginary parts instead of going through angle, cos and sin, and uses no
-    complex arithmetic besides building the result (which keeps it exportable to ONNX). Where the
-    amplitude is (almost) zero the phase is taken as 0 (as ``torch.angle(0) == 0``) and no gradient flows
-    through it, so gradients stay finite on all-black images.
-
-    Args:
-        spectrum: complex (...).
-        amplitude: real (...), ``spectrum.abs()``.
-        new_amplitude: real (...), may be negative (the phase then turns by pi).
-
-    Returns:
-        Complex tensor of the shape of ``spectrum``.
+    Fourier blocks work on this view with real arithmetic only: ``torch.compile`` fuses it (complex
+    abs, angle and division break the graph, and inductor cannot differentiate through them).
     """
-    nonzero = amplitude > _TINY_MAGNITUDE
-    scale = new_amplitude * torch.where(nonzero, amplitude, torch.ones_like(amplitude)).reciprocal()
+    return torch.view_as_real(rfft2(x))
+
+
+def irfft2_parts(parts: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Inverse of :func:`rfft2_parts`; ``size`` is the (H, W) of the real output."""
+    return irfft2(torch.view_as_complex(parts.contiguous()), size)
+
+
+def _magnitude(parts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(nonzero, safe amplitude): the amplitude is replaced by 1 where it is (almost) zero."""
+    real, imag = parts[..., 0], parts[..., 1]
+    power = real * real + imag * imag
+    nonzero = power > _TINY_MAGNITUDE**2
+    return nonzero, torch.sqrt(torch.where(nonzero, power, torch.ones_like(power)))
+
+
+def _rescaled(parts: torch.Tensor, nonzero: torch.Tensor, safe: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
+    scale = new / safe
     # Off the support the imaginary part is below _TINY_MAGNITUDE, so imag * scale is negligible.
-    return torch.complex(torch.where(nonzero, spectrum.real * scale, new_amplitude), spectrum.imag * scale)
+    return torch.stack([torch.where(nonzero, parts[..., 0] * scale, new), parts[..., 1] * scale], dim=-1)
+
+
+def parts_amplitude(parts: torch.Tensor) -> torch.Tensor:
+    """The amplitude (...) of a spectrum given as parts (..., 2), with a finite gradient at zero."""
+    nonzero, safe = _magnitude(parts)
+    return torch.where(nonzero, safe, torch.zeros_like(safe))
+
+
+def parts_with_amplitude(parts: torch.Tensor, new_amplitude: torch.Tensor) -> torch.Tensor:
+    """The spectrum (..., 2) with its amplitude replaced by ``new_amplitude`` (...) and its phase kept.
+
+    Equivalent to ``new_amplitude * exp(i * angle(spectrum))`` but scales the real and imaginary parts
+    instead of going through angle, cos and sin. Where the amplitude is (almost) zero the phase is taken
+    as 0 (as ``torch.angle(0) == 0``) and no gradient flows through it, so gradients stay finite on
+    all-black images. ``new_amplitude`` may be negative (the phase then turns by pi).
+    """
+    nonzero, safe = _magnitude(parts)
+    return _rescaled(parts, nonzero, safe, new_amplitude)
 
 
 def fourier_amplitude_mlp(x: torch.Tensor, mlp: nn.Module) -> torch.Tensor:
     """Transform the Fourier amplitude of ``x`` with ``mlp`` and keep its phase (DarkIR's FreMLP).
 
-    Equivalent to ``irfft2(mlp(|X|) * exp(i * angle(X)))`` with ``X = rfft2(x)``, but rescales the real
-    and imaginary parts of X instead of going through angle, cos and sin. Between the two transforms
-    everything is real arithmetic on ``view_as_real(X)``, which ``torch.compile`` fuses into a few loops
-    (complex abs and division would break the graph). Bins of (almost) zero amplitude get phase 0 and no
-    gradient through the amplitude, so gradients stay finite on all-black images.
+    Equivalent to ``irfft2(mlp(|X|) * exp(i * angle(X)))`` with ``X = rfft2(x)``, computed with
+    :func:`parts_with_amplitude` on the real and imaginary parts of X.
 
     Args:
         x: real features (B, C, H, W).
@@ -82,16 +102,11 @@ def fourier_amplitude_mlp(x: torch.Tensor, mlp: nn.Module) -> torch.Tensor:
     height, width = x.shape[-2:]
     # The whole block runs in float32: the amplitude of a large image overflows float16.
     with torch.autocast(device_type=x.device.type, enabled=False):
-        parts = torch.view_as_real(rfft2(x))
-        real, imag = parts[..., 0], parts[..., 1]
-        power = real * real + imag * imag
-        nonzero = power > _TINY_MAGNITUDE**2
-        safe_amplitude = torch.sqrt(torch.where(nonzero, power, torch.ones_like(power)))
-        amplitude = torch.where(nonzero, safe_amplitude, torch.zeros_like(power))
-        new_amplitude = mlp(amplitude.to(_mlp_dtype(mlp, power.dtype))).to(power.dtype)
-        scale = new_amplitude / safe_amplitude
-        rescaled = torch.stack([torch.where(nonzero, real * scale, new_amplitude), imag * scale], dim=-1)
-        return irfft2(torch.view_as_complex(rescaled), (height, width))
+        parts = rfft2_parts(x)
+        nonzero, safe = _magnitude(parts)
+        amplitude = torch.where(nonzero, safe, torch.zeros_like(safe))
+        new_amplitude = mlp(amplitude.to(_mlp_dtype(mlp, safe.dtype))).to(safe.dtype)
+        return irfft2_parts(_rescaled(parts, nonzero, safe, new_amplitude), (height, width))
 
 
 def _mlp_dtype(mlp: nn.Module, default: torch.dtype) -> torch.dtype:
@@ -119,34 +134,39 @@ class FourierAmplitudeMLP(nn.Module):
         return fourier_amplitude_mlp(x, self.process1).to(x.dtype)
 
 
-def spectrum_amplitude_phase(spectrum: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Amplitude and phase (radians, in [-pi + 1e-4, pi + 1e-4)) of a complex spectrum.
+def parts_amplitude_phase(parts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Amplitude and phase (radians, in [-pi + 1e-4, pi + 1e-4)) of a spectrum given as parts (..., 2).
 
     The phase of (almost) zero bins is 0 with zero gradient, so gradients stay finite. Phases within
     1e-4 of -pi are moved up by 2 pi: ONNX's atan2 gives -pi where torch gives +pi (imaginary part
     +0, negative real part, as in the DC and Nyquist bins of a real signal), and a convolution on the
     phase would see the difference; with the guard both runtimes give the same phase.
     """
-    amplitude = spectrum.abs()
-    nonzero = amplitude > _TINY_MAGNITUDE
-    real = torch.where(nonzero, spectrum.real, torch.ones_like(spectrum.real))
-    imag = torch.where(nonzero, spectrum.imag, torch.zeros_like(spectrum.imag))
+    nonzero, safe = _magnitude(parts)
+    real = torch.where(nonzero, parts[..., 0], torch.ones_like(safe))
+    imag = torch.where(nonzero, parts[..., 1], torch.zeros_like(safe))
     phase = torch.atan2(imag, real)
+    amplitude = torch.where(nonzero, safe, torch.zeros_like(safe))
     return amplitude, torch.where(phase < _PHASE_WRAP_BELOW, phase + 2 * math.pi, phase)
 
 
+def spectrum_amplitude_phase(spectrum: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`parts_amplitude_phase` of a complex spectrum."""
+    return parts_amplitude_phase(torch.view_as_real(spectrum))
+
+
 def amplitude_and_phase(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fourier amplitude and phase of a real (..., H, W) tensor, see :func:`spectrum_amplitude_phase`.
+    """Fourier amplitude and phase of a real (..., H, W) tensor, see :func:`parts_amplitude_phase`.
 
     Returns:
         ``(amplitude, phase)``, both real (..., H, W // 2 + 1), float32 (float64 for float64 input).
     """
-    return spectrum_amplitude_phase(rfft2(x))
+    return parts_amplitude_phase(rfft2_parts(x))
 
 
-def from_polar(amplitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
-    """The complex spectrum ``amplitude * exp(i * phase)``."""
-    return torch.complex(amplitude * torch.cos(phase), amplitude * torch.sin(phase))
+def parts_from_polar(amplitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+    """The spectrum ``amplitude * exp(i * phase)`` as parts (..., 2)."""
+    return torch.stack([amplitude * torch.cos(phase), amplitude * torch.sin(phase)], dim=-1)
 
 
 def combine_amplitude_phase(amplitude_source: torch.Tensor, phase_source: torch.Tensor) -> torch.Tensor:
@@ -157,6 +177,6 @@ def combine_amplitude_phase(amplitude_source: torch.Tensor, phase_source: torch.
     """
     if amplitude_source.shape != phase_source.shape:
         raise ValueError(f"shapes differ: {tuple(amplitude_source.shape)} vs {tuple(phase_source.shape)}")
-    amplitude = rfft2(amplitude_source).abs()
-    spectrum = rfft2(phase_source)
-    return irfft2(with_amplitude(spectrum, spectrum.abs(), amplitude), tuple(phase_source.shape[-2:]))
+    amplitude = parts_amplitude(rfft2_parts(amplitude_source))
+    spectrum = rfft2_parts(phase_source)
+    return irfft2_parts(parts_with_amplitude(spectrum, amplitude), tuple(phase_source.shape[-2:]))

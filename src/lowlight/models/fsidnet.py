@@ -25,7 +25,15 @@ from torch import nn
 
 from lowlight.layers import crop_to
 from lowlight.layers._checks import check_image_batch
-from lowlight.layers.fourier import combine_amplitude_phase, from_polar, irfft2, rfft2, spectrum_amplitude_phase
+from lowlight.layers.fourier import (
+    combine_amplitude_phase,
+    irfft2_parts,
+    parts_amplitude,
+    parts_amplitude_phase,
+    parts_from_polar,
+    parts_with_amplitude,
+    rfft2_parts,
+)
 from lowlight.registry import register_model
 
 FourierMode = Literal["amplitude", "phase", "both"]
@@ -47,7 +55,11 @@ def _pointwise_mlp(channels: int) -> nn.Sequential:
 
 
 class FourierBlock(nn.Module):
-    """A 1x1 MLP on the amplitude (FSIA), the phase (FSIP) or both of a complex spectrum (B, c, H, W')."""
+    """A 1x1 MLP on the amplitude (FSIA), the phase (FSIP) or both of a spectrum.
+
+    The spectrum is given and returned as real and imaginary parts, (B, c, H, W', 2). The amplitude
+    mode rescales the parts (no angle, cos and sin); the others go through the polar form.
+    """
 
     def __init__(self, channels: int, mode: FourierMode) -> None:
         super().__init__()
@@ -55,15 +67,15 @@ class FourierBlock(nn.Module):
         self.amplitude = _pointwise_mlp(channels) if mode in ("amplitude", "both") else None
         self.phase = _pointwise_mlp(channels) if mode in ("phase", "both") else None
 
-    def forward(self, spectrum: torch.Tensor) -> torch.Tensor:
+    def forward(self, parts: torch.Tensor) -> torch.Tensor:
         # Amplitudes reach H*W*mean(x): keep this block in float32 under autocast.
-        with torch.autocast(device_type=spectrum.device.type, enabled=False):
-            amplitude, phase = spectrum_amplitude_phase(spectrum)
+        with torch.autocast(device_type=parts.device.type, enabled=False):
+            if self.phase is None:
+                return parts_with_amplitude(parts, _apply(self.amplitude, parts_amplitude(parts)))
+            amplitude, phase = parts_amplitude_phase(parts)
             if self.amplitude is not None:
                 amplitude = _apply(self.amplitude, amplitude)
-            if self.phase is not None:
-                phase = _apply(self.phase, phase)
-            return from_polar(amplitude, phase)
+            return parts_from_polar(amplitude, _apply(self.phase, phase))
 
 
 def _apply(mlp: nn.Sequential, values: torch.Tensor) -> torch.Tensor:
@@ -113,16 +125,16 @@ class FSIBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         size = tuple(x.shape[-2:])
-        spectrum = rfft2(self.entry(x))
+        spectrum = rfft2_parts(self.entry(x))
         spatial = self.spatial1(x)
         spectrum = self.fourier1(spectrum)
         if self.to_spatial is not None:
-            spatial = spatial + self.to_spatial(irfft2(spectrum, size).to(x.dtype))
+            spatial = spatial + self.to_spatial(irfft2_parts(spectrum, size).to(x.dtype))
         if self.to_freq is not None:
-            spectrum = spectrum + rfft2(self.to_freq(spatial))
+            spectrum = spectrum + rfft2_parts(self.to_freq(spatial))
         spatial = self.spatial2(spatial)
         spectrum = self.fourier2(spectrum)
-        return self.fuse(torch.cat([spatial, irfft2(spectrum, size).to(x.dtype)], 1)) + x
+        return self.fuse(torch.cat([spatial, irfft2_parts(spectrum, size).to(x.dtype)], 1)) + x
 
 
 def _stack(channels: int, count: int, mode: FourierMode, **switches: bool) -> nn.Sequential:
