@@ -49,7 +49,7 @@ def _official_model(path: Path, state: dict) -> torch.nn.Module:
 
 def run_variant(args: argparse.Namespace) -> dict:
     import lowlight
-    from lowlight.runtime import tune_malloc
+    from lowlight.runtime import compile_frozen, tune_malloc
 
     official = args.variant.startswith("official")
     if args.variant == "official_malloc" or (not official and not args.default_malloc):
@@ -74,7 +74,7 @@ def run_variant(args: argparse.Namespace) -> dict:
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     if args.variant == "compiled":
-        model = torch.compile(model, dynamic=False, options={"freezing": True})
+        model = compile_frozen(model, dynamic=False)
     times = []
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.variant == "bf16")
     with torch.inference_mode(), autocast:

@@ -1,4 +1,4 @@
-"""Process-wide allocator settings (lowlight.runtime)."""
+"""Runtime settings (lowlight.runtime): the allocator, and compilation with frozen weights."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import subprocess
 import sys
 
 import pytest
+import torch
+from torch.profiler import profile
 
-from lowlight.runtime import OPT_OUT_VARIABLE, tune_malloc
+from lowlight.runtime import OPT_OUT_VARIABLE, compile_frozen, tune_malloc
 
 glibc_only = pytest.mark.skipif(
     platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's"
@@ -59,3 +61,20 @@ def test_large_buffers_come_from_the_heap_after_tuning(mode, mmapped):
     command = [sys.executable, "-c", _MMAPPED_BYTES_WHILE_HOLDING_64MB, mode]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     assert (int(out) >= 64 << 20) is mmapped
+
+
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="weight pre-packing is oneDNN's")
+def test_compile_frozen_prepacks_convolutions_and_matches_eager():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(4, 8, 3, padding=1), torch.nn.ReLU()).eval()
+    x = torch.rand(1, 4, 12, 10)
+    run = compile_frozen(model)
+    with torch.no_grad():
+        expected = model(x)
+        run(x)
+        with profile() as prof:
+            out = run(x)
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+    # freezing replaces aten convolutions by oneDNN's pre-packed, fused ones
+    kernels = {event.key for event in prof.key_averages()}
+    assert "mkldnn::_convolution_pointwise" in kernels and "aten::convolution" not in kernels

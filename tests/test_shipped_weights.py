@@ -20,7 +20,9 @@ def test_shipped_file_is_intact_and_loads(entry):
     assert sha256_of(WEIGHTS_DIR / entry.file) == entry.sha256
     model = lowlight.create_model(entry.model, pretrained=True)
     assert not model.training
-    assert (REPO / entry.logs / "config.yaml").is_file() and (REPO / entry.logs / "val_log.csv").is_file()
+    # one folder per training stage, or the run's files directly in entry.logs
+    logs = REPO / entry.logs
+    assert any(logs.rglob("config.yaml")) and any(logs.rglob("val_log.csv"))
 
 
 @pytest.mark.parametrize("entry", SHIPPED_WEIGHTS, ids=lambda e: e.model)

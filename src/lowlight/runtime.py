@@ -1,4 +1,4 @@
-"""Process-wide runtime settings that make CPU inference faster.
+"""Runtime settings that make CPU inference faster: the allocator, and compilation with frozen weights.
 
 PyTorch's CPU allocator hands large blocks to the C library. glibc serves blocks above its mmap
 threshold (at most 32 MB) with fresh ``mmap`` pages and returns them to the kernel on free, so a
@@ -16,6 +16,11 @@ import ctypes.util
 import logging
 import os
 import platform
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from torch import nn
 
 log = logging.getLogger(__name__)
 
@@ -56,3 +61,27 @@ def tune_malloc() -> bool:
     if not _tuned:
         log.debug("glibc mallopt refused the allocator settings")
     return _tuned
+
+
+def compile_frozen(model: nn.Module, **compile_kwargs: Any) -> Callable[..., Any]:
+    """``torch.compile`` for inference with frozen weights: the weights become constants of the graph.
+
+    With freezing, inductor pre-packs convolution weights for oneDNN and fuses bias, activations and
+    additions into the convolutions (about 8 % faster for darkir_m at 600x400 on CPU). Changes made to
+    the weights after the first call are not seen. Call the result under ``torch.no_grad()`` or
+    ``torch.inference_mode()``; with gradients enabled it compiles without freezing.
+
+    ``torch.compile(options={"freezing": True})`` does not turn freezing on in torch 2.13 (the flag is
+    read outside the patched configuration), so the global flag is set around every call instead: each
+    call may compile, for a new input size.
+    """
+    import torch
+    from torch._inductor import config as inductor_config
+
+    compiled = torch.compile(model, **compile_kwargs)
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with inductor_config.patch(freezing=True):
+            return compiled(*args, **kwargs)
+
+    return run

@@ -17,6 +17,7 @@ from torch import nn
 from lowlight.errors import LowlightError
 from lowlight.inference.tiling import auto_tile_size, tiled_apply
 from lowlight.registry import create_model, model_info, pretrained_weights
+from lowlight.runtime import compile_frozen
 
 ZERO_SHOT_MODEL = "lucentvision"  # default for --zero-shot-steps
 FALLBACK_MODEL = "adaptive_gamma"  # best classical baseline on LOL eval15 (16.34 dB)
@@ -121,8 +122,8 @@ class Enhancer:
         self.zero_shot_steps = zero_shot_steps
         self.last_adaptation: list[float] = []
         _configure_curve(self.model, self.name, strength, target_exposure, zero_shot_steps)
-        # freezing: weights become constants (oneDNN pre-packs them); they do not change while enhancing
-        self.compiled = torch.compile(self.model, options={"freezing": True}) if compile_model else None
+        # frozen weights: oneDNN pre-packs them; they do not change while enhancing
+        self.compiled = compile_frozen(self.model) if compile_model else None
         align = int(getattr(self.model, "pad_multiple", 1))
         if tile and tile - tile_overlap < align:
             raise LowlightError(

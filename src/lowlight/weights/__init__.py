@@ -12,15 +12,17 @@ from lowlight.registry import PretrainedWeights
 DARKIR_M_LOL = PretrainedWeights(
     model="darkir_m",
     file="darkir_m_lol.safetensors",
-    sha256="bc2515d4090494e92f466caccd1bb13342ce3910e484598e5d9d620bd65ce9f3",
+    sha256="c666ec0538f8689a3100947825a0039985e48ea69fe44dd16e9aa15f907cfc8a",
     data="LOL-v1 our485 minus the 35 validation pairs of configs/splits/lol_our485_val.txt",
-    recipe="configs/darkir_m_lolv1_cpu.yaml with name=darkir_m_lol_ship threads=1 steps=30000 "
-    "data.val_max_images=35 val_every=1000, initialised from a 3,500-step L1 warm-up",
-    steps=7500,
-    training="2-core CPU (AMD EPYC, AVX-512), one thread, shared with other jobs: 1.6 h warm-up + 2.2 h",
-    selection="best PSNR on the 35 held-out our485 validation pairs (21.45 dB at step 4,000 of the main run, among "
-    "validations every 1,000 steps up to 9,000); EMA weights, float16 (0.001 dB from float32)",
-    metrics={"psnr": 20.5592, "ssim": 0.7852, "ssim_skimage": 0.783},
+    recipe="three stages (training_logs/darkir_m_lol/README.md): a 3,500-step L1 warm-up on 128x128 crops; "
+    "configs/darkir_m_lolv1_cpu.yaml (L1 + edge + side L1, 128x128 crops), 4,000 steps; then "
+    "configs/darkir_m_lolv1_cpu_finetune.yaml (L1 + side L1, 256x256 crops, AdamW 1e-4), 1,250 steps",
+    steps=8750,
+    training="2-core CPU (AMD EPYC, AVX-512), one thread, shared with other jobs: 1.6 h warm-up + 2.2 h + 1.1 h",
+    selection="best PSNR on the 35 held-out our485 validation pairs at each stage: step 4,000 of the main run "
+    "(21.45 dB), then step 1,250 of the 256x256 fine-tune (21.52 dB; validations every 250 steps up to "
+    "2,000); EMA weights, float16 (0.001 dB from float32)",
+    metrics={"psnr": 20.821, "ssim": 0.7884, "ssim_skimage": 0.7863},
     logs="training_logs/darkir_m_lol",
 )
 
