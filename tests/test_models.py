@@ -106,6 +106,17 @@ def test_darkir_inference_path_matches_the_autograd_path():
     torch.testing.assert_close(fast, reference, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_compiled_zero_pad_matches_f_pad(channels_last):
+    from lowlight.models.darkir import _zero_pad
+
+    x = torch.rand(1, 5, 11, 14)
+    x = x.contiguous(memory_format=torch.channels_last) if channels_last else x
+    compiled = torch.compile(_zero_pad, fullgraph=True)(x, 9)
+    assert torch.equal(compiled, torch.nn.functional.pad(x, (9, 9, 9, 9)))
+    assert compiled.is_contiguous(memory_format=torch.channels_last) == channels_last
+
+
 def test_darkir_compiles_as_one_graph():
     # A graph break per Fourier block would split the compiled model into pieces that recompile
     # for every feature-map size and soon fall back to eager.
