@@ -11,15 +11,19 @@ from lowlight.losses import (
     CombinedLoss,
     EdgeLoss,
     L1Loss,
+    MSELoss,
+    PSNRLoss,
     SSIMLoss,
     VGGPerceptualLoss,
     amplitude_loss,
     charbonnier_loss,
     laplacian,
     phase_loss,
+    psnr_loss,
     upsample_side,
 )
 from lowlight.losses.perceptual import vgg19_features
+from lowlight.metrics import psnr
 
 
 def _pair(shape=(2, 3, 16, 16)):
@@ -31,6 +35,26 @@ def test_l1_and_charbonnier_known_values():
     assert L1Loss()(pred, target).item() == pytest.approx(0.5)
     assert charbonnier_loss(pred, target, eps=0.0).item() == pytest.approx(0.5)
     assert charbonnier_loss(pred, pred, eps=1e-3).item() == pytest.approx(1e-3)
+
+
+def test_mse_and_psnr_losses_known_values():
+    pred, target = torch.zeros(2, 3, 4, 4), torch.full((2, 3, 4, 4), 0.1)
+    assert MSELoss()(pred, target).item() == pytest.approx(0.01)
+    assert PSNRLoss()(pred, target).item() == pytest.approx(-20.0, abs=1e-5)
+
+
+def test_psnr_loss_is_minus_mean_per_image_psnr():
+    pred, target = torch.rand(3, 3, 16, 16), torch.rand(3, 3, 16, 16)
+    pred[0] = target[0] + 0.01  # one near-perfect image: pooled MSE would hide it
+    per_image = [psnr(pred[i : i + 1].clamp(0, 1), target[i : i + 1]).item() for i in range(3)]
+    pred = pred.clamp(0, 1)
+    assert psnr_loss(pred, target).item() == pytest.approx(-sum(per_image) / 3, abs=1e-3)
+
+
+def test_psnr_loss_gradient_is_finite_on_exact_match():
+    pred = torch.rand(1, 3, 8, 8, requires_grad=True)
+    psnr_loss(pred, pred.detach()).backward()
+    assert torch.isfinite(pred.grad).all()
 
 
 def test_ssim_loss_zero_for_identical_and_positive_otherwise():

@@ -21,7 +21,7 @@ from lowlight.errors import ConfigError
 from lowlight.layers.fourier import combine_amplitude_phase
 from lowlight.losses.fourier import FourierAmplitudeLoss, FourierPhaseLoss, amplitude_loss, phase_loss
 from lowlight.losses.perceptual import MISSING_WEIGHTS_HINT, VGGPerceptualLoss
-from lowlight.losses.pixel import CharbonnierLoss, L1Loss, charbonnier_loss
+from lowlight.losses.pixel import CharbonnierLoss, L1Loss, MSELoss, PSNRLoss, charbonnier_loss, psnr_loss
 from lowlight.losses.structural import EdgeLoss, SSIMLoss, laplacian
 from lowlight.losses.zero_reference import (
     ColorConstancyLoss,
@@ -41,6 +41,8 @@ ZERO_REFERENCE = {"spatial", "exposure", "color", "tv", "segmentation", "nr"}
 LOSSES: dict[str, Callable[[], nn.Module]] = {
     "l1": L1Loss,
     "charbonnier": CharbonnierLoss,
+    "mse": MSELoss,
+    "psnr": PSNRLoss,
     "ssim": SSIMLoss,
     "edge": EdgeLoss,
     "amplitude": FourierAmplitudeLoss,
@@ -58,7 +60,9 @@ __all__ = [
     "FourierPhaseLoss",
     "IlluminationSmoothnessLoss",
     "L1Loss",
+    "MSELoss",
     "NoReferenceQualityLoss",
+    "PSNRLoss",
     "SSIMLoss",
     "SegmentationGuidedLoss",
     "SpatialConsistencyLoss",
@@ -67,6 +71,7 @@ __all__ = [
     "charbonnier_loss",
     "laplacian",
     "phase_loss",
+    "psnr_loss",
     "upsample_side",
 ]
 
