@@ -163,6 +163,18 @@ def test_compiled_enhance_matches_eager(photos, tmp_path, capsys):
     assert np.abs(eager - compiled).max() <= 1
 
 
+def test_self_ensemble_option(photos, tmp_path, capsys):
+    args = [str(photos / "img0.png"), "--model", "zero_dce"]
+    assert run([*args, "-o", str(tmp_path / "plain.png")], capsys)[0] == 0
+    code, text = run([*args, "-o", str(tmp_path / "x8.png"), "--self-ensemble", "x8"], capsys)
+    assert code == 0, text
+    plain = np.asarray(Image.open(tmp_path / "plain.png")).astype(int)
+    averaged = np.asarray(Image.open(tmp_path / "x8.png")).astype(int)
+    assert averaged.shape == plain.shape and np.abs(averaged - plain).mean() < 10
+    with pytest.raises(SystemExit):
+        main(["enhance", str(photos), "-o", str(tmp_path / "o"), "--self-ensemble", "x3"])
+
+
 def test_list_models(capsys):
     code, text = run(["list-models"], capsys)
     assert code == 0

@@ -78,6 +78,15 @@ def test_evaluate_cli_comparison_table(paired, unpaired, tmp_path, capsys):
     assert (tmp_path / "img" / "gamma" / "set" / "0.png").is_file()
 
 
+def test_evaluate_cli_self_ensemble_is_in_the_protocol(paired, tmp_path, capsys):
+    out = tmp_path / "results"
+    args = ["evaluate", "--model", "lucentvision", "--data", str(paired), "--metrics", "psnr", "-o", str(out), "-q"]
+    assert main([*args, "--self-ensemble", "x8"]) == 0
+    text = capsys.readouterr().out
+    assert "self-ensemble x8: outputs averaged over 8" in text
+    assert json.loads((out / "results.json").read_text())["protocol"]["self_ensemble"] == "x8"
+
+
 def test_evaluate_learned_model_with_weights(paired, tmp_path, capsys):
     weights = tmp_path / "w.safetensors"
     save_file(lowlight.create_model("darkir_m", width=8).state_dict(), str(weights))

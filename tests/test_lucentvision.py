@@ -180,11 +180,16 @@ def test_per_image_zero_shot_mode(tmp_path, capsys):
     dark = (rng.random((64, 80, 3)) * 50 + 5).astype(np.uint8)
     enhancer = Enhancer(zero_shot_steps=40)
     assert enhancer.name == "lucentvision"
+    shared = {k: v.clone() for k, v in enhancer.model.state_dict().items()}
+    x = torch.from_numpy(dark).permute(2, 0, 1)[None].float() / 255
+    with torch.inference_mode():
+        shipped = enhancer.model(x)
     out = enhancer.enhance_array(dark.astype(np.float32) / 255)
     assert out.mean() > dark.mean() / 255 + 0.1
     assert np.mean(enhancer.last_adaptation[-5:]) < np.mean(enhancer.last_adaptation[:5])
-    untouched = enhancer.model(torch.from_numpy(dark).permute(2, 0, 1)[None].float() / 255)
-    assert untouched.mean().item() < out.mean()  # the shared model itself was not trained
+    assert np.abs(out - shipped[0].permute(1, 2, 0).numpy()).max() > 0.01  # the adapted copy differs
+    for key, value in enhancer.model.state_dict().items():
+        assert torch.equal(value, shared[key]), key  # the shared model itself was not trained
     path = tmp_path / "dark.png"
     Image.fromarray(dark).save(path)
     assert main(["enhance", str(path), "-o", str(tmp_path / "out.png"), "--zero-shot-steps", "5", "-q"]) == 0

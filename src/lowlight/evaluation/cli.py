@@ -23,6 +23,8 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def add_evaluate(subparsers: argparse._SubParsersAction) -> None:
+    from lowlight.inference.ensemble import ENSEMBLE_SIZES
+
     p = subparsers.add_parser(
         "evaluate",
         help="score models on paired or unpaired folders",
@@ -40,6 +42,10 @@ def add_evaluate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, default=Path("eval_results"), help="folder for md/json/csv files")
     p.add_argument("--device", default="auto")
     p.add_argument("--tile", type=int, default=None, help="tile size (default: whole image when it fits)")
+    p.add_argument(
+        "--self-ensemble", choices=list(ENSEMBLE_SIZES), default="none",
+        help="average each output over flipped/rotated passes (flip: 2, x8: 8); reported in the protocol",
+    )  # fmt: skip
     p.add_argument("--lpips-backbone", help="torchvision alexnet/vgg16 state_dict for lpips_alex/lpips_vgg")
     p.add_argument("--lpips-heads", help="lpips v0.1 linear heads (alex.pth / vgg.pth)")
     p.add_argument("--limit", type=int, help="only the first N images of each folder")
@@ -55,7 +61,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     models = [parse_model_spec(spec, args.weights) for spec in args.model]
     datasets = [open_dataset(path, args.split) for path in args.data]
     protocol = Protocol(
-        quantize_8bit=not args.no_quantize, gt_mean=args.gt_mean, crop_border=args.crop_border, split=args.split
+        quantize_8bit=not args.no_quantize,
+        gt_mean=args.gt_mean,
+        crop_border=args.crop_border,
+        split=args.split,
+        self_ensemble=args.self_ensemble,
     )
     evaluator = Evaluator(
         args.metrics, protocol, args.device, args.tile, args.lpips_backbone, args.lpips_heads, args.save_images,

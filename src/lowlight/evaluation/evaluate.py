@@ -20,6 +20,7 @@ import torch
 
 from lowlight.data.pairs import find_pairs, list_images
 from lowlight.errors import DatasetError, LowlightError
+from lowlight.inference.ensemble import ENSEMBLE_SIZES
 from lowlight.inference.io import atomic_write_bytes, encode_image, read_image
 from lowlight.inference.pipeline import Enhancer
 from lowlight.metrics.registry import FULL_REFERENCE, create_metric, metric_info
@@ -35,6 +36,7 @@ class Protocol:
     gt_mean: bool = False
     crop_border: int = 0
     split: str = "test"
+    self_ensemble: str = "none"
 
     def describe(self, metrics: list[str]) -> list[str]:
         lines = [
@@ -42,6 +44,9 @@ class Protocol:
             f"benchmark roots use their {self.split} split; scores are per image, then averaged",
         ]
         lines += [f"{name}: {metric_info(name).protocol}" for name in metrics if not name.endswith("_gtmean")]
+        if self.self_ensemble != "none":
+            passes = ENSEMBLE_SIZES[self.self_ensemble]
+            lines.append(f"self-ensemble {self.self_ensemble}: outputs averaged over {passes} flipped/rotated passes")
         if self.gt_mean:
             lines.append(
                 "*_gtmean: output scaled so its mean BT.601 gray level equals the ground truth's, then clipped"
@@ -153,7 +158,9 @@ class Evaluator:
         return built
 
     def run(self, model: str, weights: str | None, dataset: Dataset, on_image=None) -> ModelResult:
-        enhancer = Enhancer(model, weights=weights, device=self.device, tile=self.tile)
+        enhancer = Enhancer(
+            model, weights=weights, device=self.device, tile=self.tile, self_ensemble=self.protocol.self_ensemble
+        )
         metrics = self._build_metrics(self.metric_names(dataset.paired))
         pairs = dataset.pairs[: self.limit] if self.limit else dataset.pairs
         seconds: list[float] = []

@@ -17,11 +17,19 @@ from lowlight.inference.pipeline import DEFAULT_MAX_MEMORY_GB, DEFAULT_TILE_OVER
 
 @functools.lru_cache(maxsize=4)
 def _cached_enhancer(
-    model: str | None, weights: str | None, device: str, half: bool, tile: int | None, overlap: int, memory: float
+    model: str | None,
+    weights: str | None,
+    device: str,
+    half: bool,
+    tile: int | None,
+    overlap: int,
+    memory: float,
+    ensemble: str,
 ) -> Enhancer:
     return Enhancer(
-        model, weights=weights, device=device, half=half, tile=tile, tile_overlap=overlap, max_memory_gb=memory
-    )
+        model, weights=weights, device=device, half=half, tile=tile, tile_overlap=overlap, max_memory_gb=memory,
+        self_ensemble=ensemble,
+    )  # fmt: skip
 
 
 def enhance(
@@ -35,6 +43,7 @@ def enhance(
     tile_overlap: int = DEFAULT_TILE_OVERLAP,
     max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
     output: str | Path | None = None,
+    self_ensemble: str = "none",
 ) -> Any:
     """Enhance one image and return it in the kind it came in.
 
@@ -48,10 +57,12 @@ def enhance(
         device, half, tile, tile_overlap, max_memory_gb: see :class:`~lowlight.inference.pipeline.Enhancer`.
         output: for path inputs only, write the result there (atomically, keeping bit depth,
             alpha, ICC profile and EXIF) and return the output path.
+        self_ensemble: "none", "flip" or "x8": average over mirrored/rotated passes (2x or 8x the time).
     """
     enhancer = _cached_enhancer(
-        model, None if weights is None else str(weights), device, half, tile, tile_overlap, float(max_memory_gb)
-    )
+        model, None if weights is None else str(weights), device, half, tile, tile_overlap, float(max_memory_gb),
+        self_ensemble,
+    )  # fmt: skip
     if isinstance(image, (str, Path)):
         return _enhance_path(enhancer, Path(image), output)
     if output is not None:

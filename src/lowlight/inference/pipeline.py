@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from lowlight.errors import LowlightError
+from lowlight.inference.ensemble import ENSEMBLE_SIZES, self_ensemble
 from lowlight.inference.tiling import auto_tile_size, tiled_apply
 from lowlight.registry import create_model, model_info, pretrained_weights
 from lowlight.runtime import compile_frozen
@@ -71,6 +72,8 @@ class Enhancer:
             once into the cache (``LOWLIGHT_CACHE`` or ~/.cache/lowlight) and checks it against PyTorch.
         compile_model: torch backend: run the model through ``torch.compile`` (each new input size
             compiles first; not with ``zero_shot_steps``, which fine-tunes a copy per image).
+        self_ensemble: "none", "flip" (average with the mirrored pass) or "x8" (average over the 8
+            flips and quarter turns), see :mod:`lowlight.inference.ensemble`.
     """
 
     def __init__(
@@ -89,7 +92,10 @@ class Enhancer:
         backend: str = "torch",
         onnx_file: str | Path | None = None,
         compile_model: bool = False,
+        self_ensemble: str = "none",
     ) -> None:
+        if self_ensemble not in ENSEMBLE_SIZES:
+            raise LowlightError(f"unknown self-ensemble {self_ensemble!r}; use one of {', '.join(ENSEMBLE_SIZES)}")
         if backend not in ("torch", "onnxruntime"):
             raise LowlightError(f"unknown backend {backend!r}; use torch or onnxruntime")
         if backend == "onnxruntime":
@@ -130,6 +136,7 @@ class Enhancer:
                 f"--tile ({tile}) minus --tile-overlap ({tile_overlap}) must be at least {align} for this model"
             )
         self.half = half
+        self.self_ensemble = self_ensemble
         self.tile = tile
         self.tile_overlap = tile_overlap
         self.budget_bytes = max_memory_gb * 1024**3
@@ -147,7 +154,8 @@ class Enhancer:
         x = x.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
         autocast = torch.autocast(self.device.type, dtype=torch.float16) if self.half else nullcontext()
         with autocast:
-            return (self.model if model is None else model)(x).float().clamp_(0, 1).to("cpu")
+            out = self_ensemble(self.model if model is None else model, x, self.self_ensemble)
+            return out.float().clamp_(0, 1).to("cpu")
 
     @torch.inference_mode()
     def __call__(self, x: torch.Tensor, on_tile: Callable[[int, int], None] | None = None) -> torch.Tensor:

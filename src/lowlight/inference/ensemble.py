@@ -1,0 +1,65 @@
+"""Test-time self-ensemble: run a model on flipped and rotated copies of the input and average.
+
+Averaging over the eight symmetries of the square (the dihedral group: 4 rotations, each with and without
+a horizontal flip) cancels part of a model's orientation-dependent error, at 8x the compute; ``flip`` uses
+the identity and the horizontal flip only (2x). Restoration papers call it "self-ensemble" or "x8"
+(EDSR, NAFNet); scores obtained with it are reported separately from the plain model's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from lowlight.errors import LowlightError
+
+# number of transforms of each mode; transform k is "rotate by k % 4 quarter turns, then flip if k >= 4"
+ENSEMBLE_SIZES = {"none": 1, "flip": 2, "x8": 8}
+
+
+def _transforms(mode: str) -> tuple[int, ...]:
+    if mode not in ENSEMBLE_SIZES:
+        raise LowlightError(f"unknown self-ensemble {mode!r}; use one of {', '.join(ENSEMBLE_SIZES)}")
+    return (0, 4) if mode == "flip" else tuple(range(ENSEMBLE_SIZES[mode]))
+
+
+def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Transform k (0-7) of (..., H, W): ``k % 4`` quarter turns, then a horizontal flip if ``k >= 4``."""
+    if not 0 <= k < 8:
+        raise ValueError(f"dihedral transform index must be in 0..7, got {k}")
+    y = torch.rot90(x, k % 4, dims=(-2, -1))
+    return torch.flip(y, dims=(-1,)) if k >= 4 else y
+
+
+def inverse_dihedral(y: torch.Tensor, k: int) -> torch.Tensor:
+    """Undo :func:`dihedral` with the same k."""
+    if not 0 <= k < 8:
+        raise ValueError(f"dihedral transform index must be in 0..7, got {k}")
+    x = torch.flip(y, dims=(-1,)) if k >= 4 else y
+    return torch.rot90(x, -(k % 4), dims=(-2, -1))
+
+
+def self_ensemble(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, mode: str = "x8") -> torch.Tensor:
+    """Mean of ``inverse_k(model(transform_k(x)))`` over the transforms of ``mode``.
+
+    Args:
+        model: maps (B, C, H, W) to (B, C', H, W) for any H and W (rotations swap H and W).
+        x: input batch (B, C, H, W).
+        mode: "none" (the model alone), "flip" (2 passes) or "x8" (8 passes).
+
+    Returns:
+        (B, C', H, W) in float32 (the dtype of ``x`` for float64 input).
+    """
+    transforms = _transforms(mode)
+    if x.ndim != 4:
+        raise LowlightError(f"self-ensemble expects a (B, C, H, W) batch, got shape {tuple(x.shape)}")
+    if transforms == (0,):
+        return model(x)
+    total = None
+    for k in transforms:
+        out = inverse_dihedral(model(dihedral(x, k)), k)
+        out = out.to(torch.promote_types(out.dtype, torch.float32))
+        # the first output may be a view of x (an identity model): copy before accumulating in place
+        total = out.clone() if total is None else total.add_(out)
+    return total.div_(len(transforms))
