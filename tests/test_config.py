@@ -37,6 +37,13 @@ def test_wrong_types_and_values():
         from_dict(TrainConfig, {"name": "x"})
 
 
+def test_crop_null_means_whole_images():
+    config = from_dict(TrainConfig, {**BASE, "data": {**BASE["data"], "crop": None, "batch_size": 1}})
+    assert config.data.crop is None
+    with pytest.raises(ConfigError, match=r"crop >= 8 \(or null for whole images\)"):
+        from_dict(TrainConfig, {**BASE, "data": {**BASE["data"], "crop": 4}})
+
+
 def test_yaml_strings_for_floats_and_tuples():
     config = from_dict(TrainConfig, {**BASE, "optim": {"lr": "2e-4", "betas": [0.9, 0.99]}})
     assert config.optim.lr == 2e-4 and config.optim.betas == (0.9, 0.99)

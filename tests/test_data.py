@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from lowlight.data.augment import paired_random_crop, random_flip_rotate
-from lowlight.data.build import MixedDataset
+from lowlight.data.build import MixedDataset, collate_batch
 from lowlight.data.datasets import PairedDataset, SyntheticPairDataset, UnpairedDataset, check_pair_sizes
 from lowlight.data.degradation import DegradationConfig, DegradationParams, apply_degradation, degrade, motion_kernel
 from lowlight.data.pairs import find_pairs, match_pairs
@@ -143,6 +143,33 @@ def test_paired_dataset_is_deterministic_per_key(tmp_path):
     assert torch.equal(cached[(1, 4)]["high"], one["high"])
     whole = PairedDataset(pairs)[0]
     assert whole["low"].shape == (3, 10, 12) and whole["name"] == "a"
+
+
+def test_whole_image_training_flips_without_cropping(tmp_path):
+    pairs = find_pairs(_plain(tmp_path, ("a",))).pairs
+    plain = PairedDataset(pairs)[(0, 0)]
+    flipped = [PairedDataset(pairs, flip=True, seed=s)[(0, e)] for s in range(3) for e in range(4)]
+    assert all(item["low"].shape == (3, 10, 12) for item in flipped)
+    assert any(not torch.equal(item["low"], plain["low"]) for item in flipped)
+    for item in flipped:  # low and high get the same flips
+        same = [torch.equal(item["low"], t) and torch.equal(item["high"], u) for t, u in _flips(plain)]
+        assert any(same)
+
+
+def _flips(item):
+    low, high = item["low"], item["high"]
+    for dims in ((), (2,), (1,), (1, 2)):
+        yield (low.flip(dims), high.flip(dims)) if dims else (low, high)
+
+
+def test_batches_of_whole_images_must_share_a_size(tmp_path):
+    _png(tmp_path / "low" / "big.png", size=(16, 10))
+    _png(tmp_path / "high" / "big.png", size=(16, 10))
+    _plain(tmp_path, ("a",))
+    dataset = PairedDataset(find_pairs(tmp_path).pairs)
+    with pytest.raises(DatasetError, match=r"mixes image sizes \[\(10, 12\), \(10, 16\)\] \(a, big\)"):
+        collate_batch([dataset[0], dataset[1]])
+    assert collate_batch([dataset[0], dataset[0]])["low"].shape == (2, 3, 10, 12)
 
 
 def test_bad_file_mid_epoch_is_skipped_with_a_warning(tmp_path, caplog):

@@ -6,7 +6,7 @@ import bisect
 import os
 from pathlib import Path
 
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, default_collate
 
 from lowlight.data.datasets import PairedDataset, SyntheticPairDataset, UnpairedDataset, check_pair_sizes
 from lowlight.data.pairs import filter_pairs, find_pairs, list_images, read_stem_list
@@ -104,3 +104,15 @@ def build_val_dataset(data, seed: int) -> Dataset | None:
     if data.val is None:
         return None
     return build_dataset(data.val, None, False, False, data.cache, seed)
+
+
+def collate_batch(items: list[dict]) -> dict:
+    """``default_collate`` that names the files when whole images of different sizes meet in one batch."""
+    sizes = {tuple(item["low"].shape[-2:]) for item in items}
+    if len(sizes) > 1:
+        names = ", ".join(str(item["name"]) for item in items)
+        raise DatasetError(
+            f"one batch mixes image sizes {sorted(sizes)} ({names}): "
+            "set data.crop, or data.batch_size 1 for whole images"
+        )
+    return default_collate(items)

@@ -109,7 +109,7 @@ def check_pair_sizes(pairs: list[tuple[Path, Path]]) -> None:
 
 
 class PairedDataset(_ImageFolderBase):
-    """(low, high) pairs; random aligned crops and flips when ``crop`` is set, whole images otherwise.
+    """(low, high) pairs: random aligned crops when ``crop`` is set (whole images otherwise) and flips.
 
     Items are dicts: ``low`` and ``high`` (3, H, W) float tensors in [0, 1], ``name`` (low file stem).
     """
@@ -118,7 +118,7 @@ class PairedDataset(_ImageFolderBase):
         self,
         pairs: list[tuple[Path, Path]],
         crop: int | None = None,
-        flip: bool = True,
+        flip: bool = False,
         rot90: bool = False,
         cache: bool = False,
         seed: int = 0,
@@ -130,10 +130,11 @@ class PairedDataset(_ImageFolderBase):
         low, high = images
         if low.shape != high.shape:
             raise DatasetError(f"{self.sources[index][0]}: size {low.shape[:2]} differs from its pair {high.shape[:2]}")
-        if self.crop:
+        if self.crop or self.flip or self.rot90:
             rng = self.generator(index, epoch)
             low, high = random_flip_rotate(rng, [low, high], self.flip, self.rot90)
-            low, high = paired_random_crop(rng, [low, high], self.crop)
+            if self.crop:
+                low, high = paired_random_crop(rng, [low, high], self.crop)
         return {"low": to_tensor(low), "high": to_tensor(high), "name": self.sources[index][0].stem}
 
 
@@ -187,7 +188,7 @@ class SyntheticPairDataset(_ImageFolderBase):
         degradation: DegradationConfig | None = None,
         resize: int | None = None,
         crop: int | None = None,
-        flip: bool = True,
+        flip: bool = False,
         rot90: bool = False,
         cache: bool = False,
         seed: int = 0,
@@ -204,8 +205,8 @@ class SyntheticPairDataset(_ImageFolderBase):
     def make_sample(self, index: int, epoch: int, images: tuple[np.ndarray, ...]) -> dict:
         (clean,) = images
         rng = self.generator(index, epoch)
+        (clean,) = random_flip_rotate(rng, [clean], self.flip, self.rot90)
         if self.crop:
-            (clean,) = random_flip_rotate(rng, [clean], self.flip, self.rot90)
             (clean,) = paired_random_crop(rng, [clean], self.crop)
         clean = clean.astype(np.float32) / 255 if clean.dtype == np.uint8 else clean
         dark, _ = degrade(clean, rng, self.degradation)

@@ -38,7 +38,7 @@ class DataSource:
 class DataConfig:
     train: list[DataSource] = field(default_factory=list)
     val: DataSource | None = None
-    crop: int = 256
+    crop: int | None = 256  # None trains on whole images (all of one size, or batch_size 1)
     batch_size: int = 8
     flip: bool = True
     rot90: bool = False
@@ -49,8 +49,8 @@ class DataConfig:
     def __post_init__(self) -> None:
         if not self.train:
             raise ValueError("data.train needs at least one source")
-        if self.crop < 8 or self.batch_size < 1 or self.num_workers < 0:
-            raise ValueError("need crop >= 8, batch_size >= 1 and num_workers >= 0")
+        if (self.crop is not None and self.crop < 8) or self.batch_size < 1 or self.num_workers < 0:
+            raise ValueError("need crop >= 8 (or null for whole images), batch_size >= 1 and num_workers >= 0")
 
 
 @dataclass

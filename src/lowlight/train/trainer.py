@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from lowlight.config import dump_yaml, to_dict
-from lowlight.data.build import build_train_dataset, build_val_dataset, expand_path
+from lowlight.data.build import build_train_dataset, build_val_dataset, collate_batch, expand_path
 from lowlight.data.sampler import StreamSampler
 from lowlight.errors import ConfigError, TrainingError
 from lowlight.inference.io import atomic_write_bytes, encode_image
@@ -205,6 +205,7 @@ class Trainer:
             pin_memory=self.device.type == "cuda",
             persistent_workers=False,
             prefetch_factor=4 if data.num_workers else None,
+            collate_fn=collate_batch,
         )
 
     # ----------------------------------------------------------------- steps
