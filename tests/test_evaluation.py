@@ -78,6 +78,16 @@ def test_evaluate_cli_comparison_table(paired, unpaired, tmp_path, capsys):
     assert (tmp_path / "img" / "gamma" / "set" / "0.png").is_file()
 
 
+def test_evaluate_cli_repeated_options_add_up(paired, tmp_path, capsys):
+    out = tmp_path / "results"
+    args = ["evaluate", "--model", "gamma", "--model", "clahe", "--data", str(paired)]
+    assert main([*args, "--metrics", "psnr", "--metrics", "ssim", "-o", str(out), "-q"]) == 0
+    saved = json.loads((out / "results.json").read_text())
+    assert sorted(row["model"] for row in saved["results"]) == ["clahe", "gamma"]
+    assert "| clahe" in (out / "results.md").read_text() and "| gamma" in (out / "results.md").read_text()
+    assert {"psnr", "ssim"} <= set(saved["results"][0]["means"])
+
+
 def test_evaluate_cli_self_ensemble_is_in_the_protocol(paired, tmp_path, capsys):
     out = tmp_path / "results"
     args = ["evaluate", "--model", "lucentvision", "--data", str(paired), "--metrics", "psnr", "-o", str(out), "-q"]

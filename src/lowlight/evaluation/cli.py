@@ -30,10 +30,14 @@ def add_evaluate(subparsers: argparse._SubParsersAction) -> None:
         help="score models on paired or unpaired folders",
         description="Score models on benchmark folders and print one comparison table with its protocol.",
     )
-    p.add_argument("--model", nargs="+", required=True, help="model names, each optionally NAME=WEIGHTS")
+    p.add_argument(
+        "--model", nargs="+", required=True, action="extend", help="model names, each optionally NAME=WEIGHTS"
+    )
     p.add_argument("--weights", help="weights for a single --model")
     p.add_argument("--data", nargs="+", required=True, action="extend", help="dataset folders (repeatable)")
-    p.add_argument("--metrics", nargs="+", help="default: psnr ssim_skimage ssim (paired), niqe loe (unpaired)")
+    p.add_argument(
+        "--metrics", nargs="+", action="extend", help="default: psnr ssim_skimage ssim (paired), niqe loe (unpaired)"
+    )
     p.add_argument("--gt-mean", action="store_true", help="also report GT-mean-corrected scores (*_gtmean)")
     p.add_argument("--no-quantize", action="store_true", help="score float outputs instead of 8-bit-rounded ones")
     p.add_argument("--crop-border", type=int, default=0, help="border crop for psnr_y, ssim_y and niqe")
@@ -111,7 +115,9 @@ def add_benchmark(subparsers: argparse._SubParsersAction) -> None:
         "benchmark", help="evaluate and profile every runnable model into one markdown report with a visual grid"
     )
     p.add_argument("--data", nargs="+", required=True, action="extend", help="dataset folders")
-    p.add_argument("--model", nargs="+", help="NAME or NAME=WEIGHTS (default: every model that can run)")
+    p.add_argument(
+        "--model", nargs="+", action="extend", help="NAME or NAME=WEIGHTS (default: every model that can run)"
+    )
     p.add_argument("-o", "--output", type=Path, default=Path("benchmark_report"))
     p.add_argument("--device", default="auto")
     p.add_argument("--speed-size", type=_size, default=(400, 600), help="HxW for the speed table")
