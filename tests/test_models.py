@@ -125,3 +125,33 @@ def test_darkir_compiles_as_one_graph():
         explanation = torch._dynamo.explain(model)(torch.rand(1, 3, 32, 48))
     assert explanation.graph_break_count == 0
     assert explanation.graph_count == 1
+
+
+# ----------------------------------------------------------------------------- weights tags
+def test_tags_select_shipped_weights_and_a_bare_name_means_the_default():
+    from lowlight.registry import pretrained_weights, split_tag
+    from lowlight.weights import SHIPPED_WEIGHTS
+
+    tagged = lowlight.list_models(pretrained=True)
+    assert "darkir_m.lol_v1" in tagged and all("." in name for name in tagged)
+    assert lowlight.list_models("darkir*", pretrained=True) == [n for n in tagged if n.startswith("darkir")]
+    for model in {entry.model for entry in SHIPPED_WEIGHTS}:
+        defaults = [entry for entry in SHIPPED_WEIGHTS if entry.model == model and entry.default]
+        assert len(defaults) == 1, f"{model} needs exactly one default weights entry"
+        assert pretrained_weights(model) is defaults[0]
+    assert split_tag("darkir_m.lol_v1") == ("darkir_m", "lol_v1") and split_tag("gamma") == ("gamma", None)
+
+
+def test_a_tag_loads_its_weights_and_an_unknown_tag_is_a_clear_error():
+    tagged = lowlight.create_model("darkir_m.lol_v1")
+    plain = lowlight.create_model("darkir_m")
+    shipped = lowlight.create_model("darkir_m", pretrained=True)
+    key = "intro.weight"
+    assert not torch.equal(tagged.state_dict()[key], plain.state_dict()[key])
+    assert lowlight.model_info("darkir_m.lol_v1").name == "darkir_m"
+    from lowlight.registry import pretrained_weights
+
+    if pretrained_weights("darkir_m").tag == "lol_v1":
+        assert torch.equal(tagged.state_dict()[key], shipped.state_dict()[key])
+    with pytest.raises(UnknownModelError, match=r"no weights tagged 'nope' ship for 'darkir_m'"):
+        lowlight.create_model("darkir_m.nope")

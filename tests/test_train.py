@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 import lowlight
 from lowlight.cli import main
 from lowlight.config import from_dict
-from lowlight.errors import CheckpointError, TrainingError
+from lowlight.errors import CheckpointError, ConfigError, TrainingError
 from lowlight.train import state as state_module
 from lowlight.train.config import TrainConfig
 from lowlight.train.export import export_weights
@@ -244,3 +244,26 @@ def test_compiled_training_matches_eager(pairs, tmp_path):
     )
     a, b = eager.model.state_dict(), compiled.model.state_dict()
     assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-4
+
+
+def test_several_named_validation_sets_are_logged_and_averaged(pairs, tmp_path):
+    config = tiny_config(pairs, tmp_path, steps=3)
+    config["data"]["val"] = [
+        {"name": "real", "path": str(pairs)},
+        {"name": "synthetic", "path": str(pairs / "high"), "kind": "synthetic", "centre_crop": 24},
+    ]
+    trainer = run_in_process(config)
+    metrics = trainer.last_metrics
+    assert {"psnr_real", "psnr_synthetic", "ssim_real", "ssim_synthetic", "psnr", "ssim"} <= set(metrics)
+    assert metrics["psnr"] == pytest.approx((metrics["psnr_real"] + metrics["psnr_synthetic"]) / 2)
+    header = (tmp_path / "tiny" / "val_log.csv").read_text().splitlines()[0]
+    assert "psnr_real" in header and "psnr_synthetic" in header
+    samples = {p.name.split("_")[0] for p in (tmp_path / "tiny" / "samples" / "step_0000003").glob("*.png")}
+    assert samples == {"real", "synthetic"}
+
+
+def test_several_validation_sets_need_distinct_names(pairs, tmp_path):
+    config = tiny_config(pairs, tmp_path)
+    config["data"]["val"] = [{"path": str(pairs)}, {"path": str(pairs)}]
+    with pytest.raises(ConfigError, match="its own name"):
+        from_dict(TrainConfig, config)

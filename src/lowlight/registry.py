@@ -1,8 +1,13 @@
 """Model registry in the style of timm: registered variant functions, weights described as data.
 
+A model name may carry a weights tag, ``NAME.TAG`` (``darkir_m.lol_v1``); a bare ``NAME`` means the
+model's default weights. ``list_models(pretrained=True)`` lists every ``NAME.TAG`` that ships.
+
 >>> import lowlight
 >>> model = lowlight.create_model("darkir_m")
 >>> "darkir_m" in lowlight.list_models()
+True
+>>> "darkir_m.lol_v1" in lowlight.list_models(pretrained=True)
 True
 """
 
@@ -33,6 +38,8 @@ class PretrainedWeights:
         selection: how the checkpoint was chosen (never on the test set).
         metrics: scores measured with ``lowlight evaluate`` on LOL eval15, e.g. ``{"psnr": 21.3}``.
         logs: folder of the run's config and logs inside the repository (``training_logs/...``).
+        tag: selects these weights as ``model.tag``.
+        default: these are the weights a bare ``model`` name loads (one entry per model).
     """
 
     model: str
@@ -40,6 +47,8 @@ class PretrainedWeights:
     sha256: str
     data: str
     recipe: str
+    tag: str = "default"
+    default: bool = True
     steps: int = 0
     training: str = ""
     selection: str = ""
@@ -82,15 +91,30 @@ def _ensure_models_registered() -> None:
     import lowlight.models  # noqa: F401
 
 
-def list_models(pattern: str = "*") -> list[str]:
-    """Sorted names of the registered models matching a shell-style ``pattern``."""
+def split_tag(name: str) -> tuple[str, str | None]:
+    """``"darkir_m.lol_v1"`` -> ``("darkir_m", "lol_v1")``; ``"darkir_m"`` -> ``("darkir_m", None)``."""
+    model, _, tag = name.partition(".")
+    return model, tag or None
+
+
+def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
+    """Sorted names of the registered models matching a shell-style ``pattern``.
+
+    With ``pretrained=True``: one ``NAME.TAG`` per set of shipped weights instead.
+    """
     _ensure_models_registered()
+    if pretrained:
+        from lowlight.weights import SHIPPED_WEIGHTS
+
+        names = {f"{entry.model}.{entry.tag}" for entry in SHIPPED_WEIGHTS}
+        return sorted(n for n in names if fnmatch.fnmatch(n, pattern) or fnmatch.fnmatch(split_tag(n)[0], pattern))
     return sorted(name for name in _MODELS if fnmatch.fnmatch(name, pattern))
 
 
 def model_info(name: str) -> ModelInfo:
-    """Registry entry of ``name``; raises :class:`UnknownModelError` listing the known names."""
+    """Registry entry of ``name`` (a weights tag is ignored); raises :class:`UnknownModelError`."""
     _ensure_models_registered()
+    name = split_tag(name)[0]
     try:
         return _MODELS[name]
     except KeyError:
@@ -100,10 +124,22 @@ def model_info(name: str) -> ModelInfo:
 
 
 def pretrained_weights(name: str) -> PretrainedWeights | None:
-    """The shipped weights of model ``name``, or None when none ship."""
+    """The shipped weights ``NAME.TAG`` (or NAME's default weights), None when none ship for a bare name.
+
+    Raises:
+        UnknownModelError: the tag names no shipped weights of that model.
+    """
     from lowlight.weights import SHIPPED_WEIGHTS
 
-    return next((entry for entry in SHIPPED_WEIGHTS if entry.model == name), None)
+    model, tag = split_tag(name)
+    entries = [entry for entry in SHIPPED_WEIGHTS if entry.model == model]
+    if tag is None:
+        return next((entry for entry in entries if entry.default), None)
+    found = next((entry for entry in entries if entry.tag == tag), None)
+    if found is None:
+        known = ", ".join(f"{model}.{entry.tag}" for entry in entries) or "none"
+        raise UnknownModelError(f"no weights tagged {tag!r} ship for {model!r}; shipped: {known}")
+    return found
 
 
 def create_model(
@@ -115,8 +151,9 @@ def create_model(
     """Build a registered model in eval mode.
 
     Args:
-        name: a name from :func:`list_models`.
-        pretrained: load the weights that ship with the package (error if none ship).
+        name: a name from :func:`list_models`, optionally with a weights tag (``darkir_m.lol_v1``): a tag
+            loads those shipped weights (unless ``weights`` is given).
+        pretrained: load the default weights that ship with the package (error if none ship).
         weights: path of a checkpoint to load strictly (safetensors, or a torch file holding a
             state dict, possibly under ``params`` / ``state_dict`` / ``model_state_dict`` and with
             a ``module.`` prefix). Takes precedence over ``pretrained``.
@@ -128,6 +165,10 @@ def create_model(
     from lowlight.checkpoint import load_weights
 
     info = model_info(name)
+    tagged = split_tag(name)[1] is not None
+    if tagged:
+        pretrained_weights(name)  # an unknown tag fails before the model is built
+    name = info.name if weights is not None else name
     if weights is not None:
         overrides = _check_weights_metadata(name, weights, overrides)
     try:
@@ -136,7 +177,7 @@ def create_model(
         raise UnknownModelError(f"bad arguments for model {name!r}: {exc}") from None
     if weights is not None:
         load_weights(model, weights, model_name=name)
-    elif pretrained:
+    elif pretrained or tagged:
         entry = pretrained_weights(name)
         if entry is None:
             if not info.learned:
@@ -145,7 +186,7 @@ def create_model(
                 f"no weights ship with lowlight for {name!r}; pass weights=PATH "
                 f"(models with shipped weights: {', '.join(_models_with_weights()) or 'none yet'})"
             )
-        load_weights(model, Path(__file__).parent / "weights" / entry.file, model_name=name, sha256=entry.sha256)
+        load_weights(model, Path(__file__).parent / "weights" / entry.file, model_name=info.name, sha256=entry.sha256)
     return model.eval()
 
 
@@ -167,4 +208,4 @@ def _check_weights_metadata(name: str, weights: str | Path, overrides: dict) -> 
 def _models_with_weights() -> list[str]:
     from lowlight.weights import SHIPPED_WEIGHTS
 
-    return sorted(entry.model for entry in SHIPPED_WEIGHTS)
+    return sorted({entry.model for entry in SHIPPED_WEIGHTS})

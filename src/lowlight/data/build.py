@@ -49,6 +49,7 @@ def build_dataset(source, crop: int | None, flip: bool, rot90: bool, cache: bool
         _images(source),
         degradation=source.degradation,
         resize=source.resize,
+        centre_crop=source.centre_crop,
         crop=crop,
         flip=flip,
         rot90=rot90,
@@ -100,10 +101,9 @@ def build_train_dataset(data, seed: int) -> Dataset:
     return MixedDataset(parts, inputs_only=any(source.kind == "unpaired" for source in data.train))
 
 
-def build_val_dataset(data, seed: int) -> Dataset | None:
-    if data.val is None:
-        return None
-    return build_dataset(data.val, None, False, False, data.cache, seed)
+def build_val_datasets(data, seed: int) -> list[tuple[str | None, Dataset]]:
+    """(name, whole-image dataset) per validation source; the name is None for a single unnamed source."""
+    return [(source.name, build_dataset(source, None, False, False, data.cache, seed)) for source in data.val_sources]
 
 
 def collate_batch(items: list[dict]) -> dict:

@@ -175,6 +175,13 @@ def _square_resize(image: np.ndarray, size: int | None) -> np.ndarray:
     return image if not size else cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
 
 
+def _centre_crop(image: np.ndarray, size: int | None) -> np.ndarray:
+    if not size:
+        return image
+    top, left = max(0, (image.shape[0] - size) // 2), max(0, (image.shape[1] - size) // 2)
+    return image[top : top + size, left : left + size]
+
+
 class SyntheticPairDataset(_ImageFolderBase):
     """Pairs made from clean photos with :mod:`lowlight.data.degradation`; the clean crop is the target.
 
@@ -187,20 +194,21 @@ class SyntheticPairDataset(_ImageFolderBase):
         files: list[Path],
         degradation: DegradationConfig | None = None,
         resize: int | None = None,
+        centre_crop: int | None = None,
         crop: int | None = None,
         flip: bool = False,
         rot90: bool = False,
         cache: bool = False,
         seed: int = 0,
     ) -> None:
-        self.resize = resize
+        self.resize, self.centre_crop = resize, centre_crop
         super().__init__([(Path(f),) for f in files], seed, cache)
         self.degradation = degradation or DegradationConfig()
         self.crop, self.flip, self.rot90 = crop, flip, rot90
 
     def _decode(self, index: int) -> tuple[np.ndarray, ...]:
         (image,) = super()._decode(index)
-        return (_square_resize(image, self.resize),)
+        return (_centre_crop(_square_resize(image, self.resize), self.centre_crop),)
 
     def make_sample(self, index: int, epoch: int, images: tuple[np.ndarray, ...]) -> dict:
         (clean,) = images

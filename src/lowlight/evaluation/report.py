@@ -21,9 +21,13 @@ from lowlight.registry import create_model, list_models, model_info, pretrained_
 CELL_WIDTH = 240
 
 
-def runnable_models() -> list[str]:
-    """Registered models that need no weights or ship with weights."""
-    return [name for name in list_models() if not model_info(name).learned or pretrained_weights(name) is not None]
+def runnable_models(tags: bool = False) -> list[str]:
+    """Registered models that need no weights or ship with weights; with ``tags`` every shipped ``NAME.TAG``."""
+    names = [name for name in list_models() if not model_info(name).learned or pretrained_weights(name) is not None]
+    if not tags:
+        return names
+    tagged = list_models(pretrained=True)
+    return [name for name in names if model_info(name).learned is False] + tagged
 
 
 def labelled_cell(rgb: np.ndarray, label: str) -> Image.Image:

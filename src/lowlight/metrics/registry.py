@@ -20,6 +20,8 @@ from lowlight.metrics import functional as fn
 from lowlight.metrics.color import rgb_to_y_matlab
 
 FULL_REFERENCE, NO_REFERENCE, INPUT_REFERENCE = "full-reference", "no-reference", "input-reference"
+# compared with the target when there is one, else with the low-light input
+RELATIVE = "target-or-input"
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,11 @@ class Metric(nn.Module):
             if self.gt_mean:
                 pred = fn.gt_mean_scale(pred, target)
             return self.compute(pred, target)
+        if self.info.kind == RELATIVE:
+            reference = target if target is not None else input
+            if reference is None:
+                raise ValueError(f"{self.name} compares the output with the target or the input: pass one")
+            return self.compute(pred, reference)
         if self.info.kind == INPUT_REFERENCE:
             if input is None:
                 raise ValueError(f"{self.name} compares the output with the low-light input: pass input=")
@@ -100,6 +107,7 @@ def _per_image_numpy(function: Callable[..., float]) -> Callable[..., torch.Tens
 
 
 def _builders(crop_border: int, lpips_backbone: str | Path | None, lpips_heads: str | Path | None) -> dict:
+    from lowlight.metrics.grid import grid_artifact_db
     from lowlight.metrics.loe import loe
     from lowlight.metrics.niqe import niqe
 
@@ -152,6 +160,18 @@ def _builders(crop_border: int, lpips_backbone: str | Path | None, lpips_heads: 
         "niqe": (
             MetricInfo("niqe", NO_REFERENCE, True, False, "NIQE, MATLAB release parameters, rounded Y, 96x96 blocks"),
             lambda: _per_image_numpy(lambda image: niqe(image, crop_border)),
+        ),
+        "grid_db": (
+            MetricInfo(
+                "grid_db",
+                RELATIVE,
+                True,
+                False,
+                "grid-artifact figure: mean lattice peak (period 8 px harmonics) over its 5x5 ring in the power "
+                "spectrum, dB, output minus target (or minus input without a target)",
+                (0.0, 1.0),
+            ),
+            lambda: _per_image_numpy(grid_artifact_db),
         ),
         "loe": (
             MetricInfo("loe", INPUT_REFERENCE, True, False, "LOE, lightness max(RGB), bicubic resize to short side 50"),

@@ -18,6 +18,9 @@ class DataSource:
     include / exclude: text files listing file stems to keep / drop (e.g. a held-out validation split).
     resize: unpaired and synthetic sources: scale every image to ``resize`` x ``resize`` first.
     repeat: how many times the source appears per epoch (to balance a mixture of sources).
+    name: what validation logs call this source (``psnr_NAME``) when ``data.val`` lists several.
+    centre_crop: synthetic sources: keep the central ``centre_crop`` x ``centre_crop`` window of every photo
+        (bounds the cost of validating on large photos).
     """
 
     path: str
@@ -28,16 +31,20 @@ class DataSource:
     resize: int | None = None
     repeat: int = 1
     degradation: DegradationConfig = field(default_factory=DegradationConfig)
+    name: str | None = None
+    centre_crop: int | None = None
 
     def __post_init__(self) -> None:
         if self.repeat < 1:
             raise ValueError("repeat must be >= 1")
+        if self.centre_crop is not None and self.centre_crop < 8:
+            raise ValueError("centre_crop must be >= 8")
 
 
 @dataclass
 class DataConfig:
     train: list[DataSource] = field(default_factory=list)
-    val: DataSource | None = None
+    val: DataSource | list[DataSource] | None = None  # several: checkpoints are chosen on their mean PSNR
     crop: int | None = 256  # None trains on whole images (all of one size, or batch_size 1)
     batch_size: int = 8
     flip: bool = True
@@ -51,6 +58,17 @@ class DataConfig:
             raise ValueError("data.train needs at least one source")
         if (self.crop is not None and self.crop < 8) or self.batch_size < 1 or self.num_workers < 0:
             raise ValueError("need crop >= 8 (or null for whole images), batch_size >= 1 and num_workers >= 0")
+        if isinstance(self.val, list):
+            names = [source.name for source in self.val]
+            if None in names or len(set(names)) != len(names):
+                raise ValueError("when data.val lists several sources, each needs its own name")
+
+    @property
+    def val_sources(self) -> list[DataSource]:
+        """The validation sources as a list (empty without validation)."""
+        if self.val is None:
+            return []
+        return self.val if isinstance(self.val, list) else [self.val]
 
 
 @dataclass

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from lowlight.config import dump_yaml, to_dict
-from lowlight.data.build import build_train_dataset, build_val_dataset, collate_batch, expand_path
+from lowlight.data.build import build_train_dataset, build_val_datasets, collate_batch, expand_path
 from lowlight.data.sampler import StreamSampler
 from lowlight.errors import ConfigError, TrainingError
 from lowlight.inference.io import atomic_write_bytes, encode_image
@@ -259,19 +259,27 @@ class Trainer:
         """Validation scores of the EMA (or raw) model; rank 0 only.
 
         Paired data: PSNR/SSIM (clamped to [0, 1], RGB). Unpaired data with a zero-reference loss: that
-        loss (lower is better) and the mean brightness of the outputs.
+        loss (lower is better) and the mean brightness of the outputs. With several named sources each
+        score is also logged per source (``psnr_NAME``) and the plain names hold the mean over sources.
         """
-        dataset = build_val_dataset(self.config.data, self.config.seed)
-        if dataset is None:
+        sources = build_val_datasets(self.config.data, self.config.seed)
+        if not sources:
             return {}
         model = self.ema.module if self.ema is not None else self.model
         was_training = model.training
         model.eval()
-        count = (
-            len(dataset)
-            if self.config.data.val_max_images is None
-            else min(len(dataset), self.config.data.val_max_images)
-        )
+        per_source = [(name, self._validate_source(model, name, dataset)) for name, dataset in sources]
+        model.train(was_training)
+        if len(per_source) == 1:
+            return per_source[0][1]
+        metrics = {f"{key}_{name}": value for name, scores in per_source for key, value in scores.items()}
+        for key in {key for _, scores in per_source for key in scores}:
+            metrics[key] = float(np.mean([scores[key] for _, scores in per_source if key in scores]))
+        return metrics
+
+    def _validate_source(self, model: nn.Module, name: str | None, dataset) -> dict[str, float]:
+        limit = self.config.data.val_max_images
+        count = len(dataset) if limit is None else min(len(dataset), limit)
         scores: dict[str, list[float]] = {"psnr": [], "ssim": [], "zero_reference_loss": [], "brightness": []}
         sample_dir = self.run_dir / "samples" / f"step_{self.step:07d}"
         for index in range(count):
@@ -290,9 +298,9 @@ class Trainer:
                 scores["brightness"].append(out.mean().item())
             if index < self.config.sample_images:
                 images = [item["low"], out[0].cpu()] + ([item["high"]] if "high" in item else [])
-                atomic_write_bytes(sample_dir / f"{item['name']}.png", _image_bytes(images))
-        model.train(was_training)
-        return {name: float(np.mean(values)) for name, values in scores.items() if values}
+                prefix = f"{name}_" if name else ""
+                atomic_write_bytes(sample_dir / f"{prefix}{item['name']}.png", _image_bytes(images))
+        return {key: float(np.mean(values)) for key, values in scores.items() if values}
 
     def _zero_reference_loss(self, model: nn.Module, low: torch.Tensor) -> float:
         out, auxiliary = self._forward(model, low)
@@ -362,7 +370,7 @@ class Trainer:
                 board.close()
 
     def _validate_and_keep_best(self, val_log: CsvLog | None, board: TensorBoardLog | None) -> None:
-        if self.ctx.is_main and self.config.data.val is not None:
+        if self.ctx.is_main and self.config.data.val_sources:
             metrics = self.validate()
             if metrics:
                 self.last_metrics = metrics

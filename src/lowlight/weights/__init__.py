@@ -29,6 +29,7 @@ DARKIR_M_LOL = PretrainedWeights(
     "weights, float16 (0.0014 dB from float32)",
     metrics={"psnr": 21.0732, "ssim": 0.7901, "ssim_skimage": 0.7881},
     logs="training_logs/darkir_m_lol",
+    tag="lol_v1",
 )
 
 FSIDNET_LOL = PretrainedWeights(
@@ -50,6 +51,7 @@ FSIDNET_LOL = PretrainedWeights(
     "(0.001 dB from float32)",
     metrics={"psnr": 20.6586, "ssim": 0.7715, "ssim_skimage": 0.7667},
     logs="training_logs/fsidnet_lol",
+    tag="lol_v1",
 )
 
 _ZERO_SHOT_SELECTION = (
@@ -74,6 +76,7 @@ LUCENTVISION_SICE = PretrainedWeights(
     selection=_ZERO_SHOT_SELECTION,
     metrics={"psnr": 18.1206, "ssim": 0.5551, "ssim_skimage": 0.562},
     logs="training_logs/lucentvision_sice",
+    tag="sice",
 )
 
 ZERO_DCE_SICE = PretrainedWeights(
@@ -89,6 +92,7 @@ ZERO_DCE_SICE = PretrainedWeights(
     selection=_ZERO_SHOT_SELECTION,
     metrics={"psnr": 17.7116, "ssim": 0.5382, "ssim_skimage": 0.5441},
     logs="training_logs/zero_dce_sice",
+    tag="sice",
 )
 
 SHIPPED_WEIGHTS: tuple[PretrainedWeights, ...] = (DARKIR_M_LOL, FSIDNET_LOL, LUCENTVISION_SICE, ZERO_DCE_SICE)
