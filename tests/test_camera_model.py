@@ -127,7 +127,7 @@ def test_noise_estimator_recovers_a_known_variance_on_flat_and_textured_images()
     noisy = clean + rng.normal(0, 0.02, clean.shape).astype(np.float32)
     samples = noise_samples(noisy, clean)
     assert len(samples.means) > 500
-    centres, curve = noise_curve(samples, np.array([0.1, 0.3, 0.5, 0.7]))
+    _, curve = noise_curve(samples, np.array([0.1, 0.3, 0.5, 0.7]))
     assert np.nanmax(np.abs(curve / 0.02**2 - 1)) < 0.15
     assert np.isnan(curve[1]).all()  # no flat place has a mean of 0.3-0.5
 

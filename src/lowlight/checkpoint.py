@@ -50,6 +50,8 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path}: weights file not found")
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path}: weights file is empty")
+    from safetensors import SafetensorError
+
     try:
         if _is_safetensors(path):
             from safetensors.torch import load_file
@@ -57,10 +59,22 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
             state = load_file(str(path))
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, OSError, ValueError) as exc:
+    except (
+        pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, OSError, ValueError, SafetensorError
+    ) as exc:  # fmt: skip
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: not a readable weights file ({first_line})") from None
-    return _strip_prefix(_unwrap(state, path))
+        kind = "safetensors" if _is_safetensors(path) else "weights"
+        raise CheckpointError(f"{path}: not a readable {kind} file ({first_line})") from None
+    state = _strip_prefix(_unwrap(state, path))
+    _check_finite(state, path)
+    return state
+
+
+def _check_finite(state: Mapping[str, torch.Tensor], path: Path) -> None:
+    """Weights with NaN or Inf would turn every output black or NaN: refuse them, naming a tensor."""
+    for key, tensor in state.items():
+        if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise CheckpointError(f"{path}: tensor {key!r} holds NaN or infinite values; the weights are damaged")
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:

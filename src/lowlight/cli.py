@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lowlight import __version__
+from lowlight.argtypes import finite_float, int_in_range, non_empty, non_negative_int, positive_int
 from lowlight.errors import LowlightError
 from lowlight.evaluation.cli import add_benchmark, add_evaluate, add_inspect_frequency, add_profile
 from lowlight.runtime import tune_malloc
@@ -39,7 +40,7 @@ def _add_enhance(subparsers: argparse._SubParsersAction) -> None:
         help="output folder (or output file when there is a single input file)",
     )
     p.add_argument("-r", "--recursive", action="store_true", help="look for images in subfolders too")
-    p.add_argument("-m", "--model", default=None, help="model name (see `lowlight list-models`)")
+    p.add_argument("-m", "--model", type=non_empty, default=None, help="model name (see `lowlight list-models`)")
     p.add_argument("-w", "--weights", type=Path, default=None, help="checkpoint for --model")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
     p.add_argument("--half", action="store_true", help="float16 convolutions on GPU (Fourier parts stay float32)")
@@ -70,43 +71,52 @@ def _add_enhance(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="output format: png, jpg, webp, tif, bmp (default: same as the input)",
     )
-    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
+    p.add_argument("--quality", type=int_in_range(1, 100), default=95, help="JPEG/WebP quality 1-100 (default 95)")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
     p.add_argument(
-        "--tile", type=int, default=None, help="tile side in pixels; 0 = never tile; default: chosen from --max-memory"
+        "--tile",
+        type=non_negative_int,
+        default=None,
+        help="tile side in pixels; 0 = never tile; default: chosen from --max-memory",
     )
     p.add_argument(
         "--tile-overlap",
-        type=int,
+        type=non_negative_int,
         default=DEFAULT_TILE_OVERLAP,
         help=f"overlap of neighbouring tiles in pixels (default {DEFAULT_TILE_OVERLAP})",
     )
     p.add_argument(
         "--max-memory",
-        type=float,
+        type=finite_float(minimum=0.0, inclusive=False),
         default=DEFAULT_MAX_MEMORY_GB,
         help=f"activation memory budget in GB used to choose tiles (default {DEFAULT_MAX_MEMORY_GB})",
     )
     p.add_argument(
         "--max-pixels",
-        type=float,
+        type=finite_float(minimum=0.0, inclusive=False),
         default=DEFAULT_MAX_PIXELS / 1e6,
         help=f"refuse images larger than this many megapixels (default {DEFAULT_MAX_PIXELS / 1e6:.0f})",
     )
     curves = p.add_argument_group("curve models (zero_dce, zero_dce_pp, lucentvision)")
-    curves.add_argument("--strength", type=float, help="curve strength: 1 as trained, lower darker, higher brighter")
-    curves.add_argument("--target-exposure", type=float, help="pick the strength per image for this mean brightness")
+    curves.add_argument(
+        "--strength", type=finite_float(0.0, 3.0), help="curve strength: 1 as trained, lower darker, higher brighter"
+    )
+    curves.add_argument(
+        "--target-exposure",
+        type=finite_float(0.0, 1.0, inclusive=False),
+        help="pick the strength per image for this mean brightness",
+    )
     curves.add_argument(
         "--zero-shot-steps",
-        type=int,
+        type=non_negative_int,
         default=0,
         help="fine-tune the model on each image for N steps before enhancing it (default model: lucentvision)",
     )
     video = p.add_argument_group("video (.mp4, .mov, .mkv, .avi, .webm; needs PyAV)")
-    video.add_argument("--batch-size", type=int, default=4, help="frames per forward pass (default 4)")
+    video.add_argument("--batch-size", type=positive_int, default=4, help="frames per forward pass (default 4)")
     video.add_argument(
         "--temporal-smoothing",
-        type=float,
+        type=finite_float(0.0, 1.0),
         default=0.8,
         help="0-1: make each frame's mean brightness follow a moving average, against flicker (0 = off)",
     )
@@ -122,7 +132,7 @@ def _run_enhance(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from lowlight.inference.batch import plan_jobs, run_jobs, shard_from_environment, shard_jobs
+    from lowlight.inference.batch import plan_jobs, printable, run_jobs, shard_from_environment, shard_jobs
     from lowlight.inference.io import format_for_suffix
     from lowlight.inference.pipeline import Enhancer
     from lowlight.inference.video import is_video_path
@@ -136,7 +146,7 @@ def _run_enhance(args: argparse.Namespace) -> int:
         return _run_enhance_videos(args, videos)
     plan = plan_jobs(args.inputs, output, recursive=args.recursive, suffix=args.suffix, image_format=args.image_format)
     for problem in plan.problems:
-        print(f"lowlight: {problem}", file=sys.stderr)
+        print(f"lowlight: {printable(problem)}", file=sys.stderr)
     if not plan.jobs:
         print("lowlight: nothing to enhance", file=sys.stderr)
         return 1
@@ -171,7 +181,7 @@ def _run_enhance(args: argparse.Namespace) -> int:
         if args.weights
         else "shipped weights"
         if pretrained_weights(info.name)
-        else "classical baseline, no weights; trained weights do not ship yet"
+        else "classical baseline, no weights needed"
         if not info.learned
         else "no weights: trained from scratch on each image"
     )
@@ -222,6 +232,7 @@ def _run_enhance(args: argparse.Namespace) -> int:
 def _run_enhance_videos(args: argparse.Namespace, videos: list[Path]) -> int:
     from tqdm import tqdm
 
+    from lowlight.inference.batch import printable
     from lowlight.inference.pipeline import Enhancer
     from lowlight.inference.video import enhance_video, is_video_path
 
@@ -240,7 +251,10 @@ def _run_enhance_videos(args: argparse.Namespace, videos: list[Path]) -> int:
     for source in videos:
         target = args.output if single_target else args.output / f"{source.stem}{args.suffix}.mp4"
         if target.exists() and not args.overwrite:
-            print(f"lowlight: skipped {source}: {target} exists (use --overwrite to replace it)", file=sys.stderr)
+            print(
+                printable(f"lowlight: skipped {source}: {target} exists (use --overwrite to replace it)"),
+                file=sys.stderr,
+            )
             continue
         with tqdm(unit="frame", desc=source.name, disable=args.quiet) as bar:
 
@@ -253,9 +267,9 @@ def _run_enhance_videos(args: argparse.Namespace, videos: list[Path]) -> int:
                                         smoothing=args.temporal_smoothing, on_frame=on_frame)  # fmt: skip
             except LowlightError as exc:
                 failed += 1
-                print(f"lowlight: failed {source}: {exc}", file=sys.stderr)
+                print(printable(f"lowlight: failed {source}: {exc}"), file=sys.stderr)
                 continue
-        print(f"lowlight: {source} -> {target}: {summary.line()}", file=sys.stderr)
+        print(printable(f"lowlight: {source} -> {target}: {summary.line()}"), file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -302,7 +316,7 @@ def _add_export_onnx(subparsers: argparse._SubParsersAction) -> None:
         "Run it with `lowlight enhance --backend onnxruntime --onnx FILE` or any ONNX Runtime; create sessions "
         "with enable_mem_reuse = False (see the README).",
     )
-    p.add_argument("--model", required=True, help="model name (see `lowlight list-models`)")
+    p.add_argument("--model", type=non_empty, required=True, help="model name (see `lowlight list-models`)")
     p.add_argument("-w", "--weights", type=Path, default=None, help="checkpoint (default: the shipped weights)")
     p.add_argument("-o", "--output", required=True, type=Path, help="the .onnx file to write")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
@@ -354,7 +368,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except LowlightError as exc:
-        print(f"lowlight: error: {exc}", file=sys.stderr)
+        from lowlight.inference.batch import printable
+
+        print(f"lowlight: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("lowlight: interrupted; finished outputs are complete, none is half-written", file=sys.stderr)

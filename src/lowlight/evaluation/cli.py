@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from lowlight.argtypes import non_empty, non_negative_int, positive_int
 from lowlight.errors import LowlightError
 
 
@@ -31,7 +32,12 @@ def add_evaluate(subparsers: argparse._SubParsersAction) -> None:
         description="Score models on benchmark folders and print one comparison table with its protocol.",
     )
     p.add_argument(
-        "--model", nargs="+", required=True, action="extend", help="model names, each optionally NAME=WEIGHTS"
+        "--model",
+        nargs="+",
+        type=non_empty,
+        required=True,
+        action="extend",
+        help="model names, each optionally NAME=WEIGHTS",
     )
     p.add_argument("--weights", help="weights for a single --model")
     p.add_argument("--data", nargs="+", required=True, action="extend", help="dataset folders (repeatable)")
@@ -40,7 +46,7 @@ def add_evaluate(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--gt-mean", action="store_true", help="also report GT-mean-corrected scores (*_gtmean)")
     p.add_argument("--no-quantize", action="store_true", help="score float outputs instead of 8-bit-rounded ones")
-    p.add_argument("--crop-border", type=int, default=0, help="border crop for psnr_y, ssim_y and niqe")
+    p.add_argument("--crop-border", type=non_negative_int, default=0, help="border crop for psnr_y, ssim_y and niqe")
     p.add_argument("--split", choices=["train", "test", "all"], default="test", help="split of benchmark roots")
     p.add_argument("--save-images", type=Path, help="also write the outputs under this folder")
     p.add_argument("-o", "--output", type=Path, default=Path("eval_results"), help="folder for md/json/csv files")
@@ -52,7 +58,7 @@ def add_evaluate(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument("--lpips-backbone", help="torchvision alexnet/vgg16 state_dict for lpips_alex/lpips_vgg")
     p.add_argument("--lpips-heads", help="lpips v0.1 linear heads (alex.pth / vgg.pth)")
-    p.add_argument("--limit", type=int, help="only the first N images of each folder")
+    p.add_argument("--limit", type=positive_int, help="only the first N images of each folder")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(handler=run_evaluate)
 
@@ -89,12 +95,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def add_profile(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("profile", help="parameters, MACs (incl. FFT), latency and memory of a model")
-    p.add_argument("--model", required=True)
+    p.add_argument("--model", type=non_empty, required=True)
     p.add_argument("--weights", help="optional weights (speed does not depend on them)")
     p.add_argument("--size", type=_size, default=(256, 256), help="HxW of the input (default 256x256)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--repeats", type=positive_int, default=5)
+    p.add_argument("--warmup", type=non_negative_int, default=2)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=run_profile)
 
@@ -116,7 +122,11 @@ def add_benchmark(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data", nargs="+", action="extend", help="dataset folders")
     p.add_argument(
-        "--model", nargs="+", action="extend", help="NAME or NAME=WEIGHTS (default: every model that can run)"
+        "--model",
+        nargs="+",
+        type=non_empty,
+        action="extend",
+        help="NAME or NAME=WEIGHTS (default: every model that can run)",
     )
     p.add_argument(
         "--wild", type=Path, help="clean photos (e.g. ../shared/data/wild68) for the generalisation table: "
@@ -130,7 +140,7 @@ def add_benchmark(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, default=Path("benchmark_report"))
     p.add_argument("--device", default="auto")
     p.add_argument("--speed-size", type=_size, default=(400, 600), help="HxW for the speed table")
-    p.add_argument("--limit", type=int)
+    p.add_argument("--limit", type=positive_int)
     p.set_defaults(handler=run_benchmark)
 
 
@@ -179,7 +189,7 @@ def add_inspect_frequency(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="fsidnet")
     p.add_argument("--weights", help="weights for --model")
     p.add_argument("-o", "--output", type=Path, required=True, help="figure to write (.png)")
-    p.add_argument("--max-side", type=int, default=512, help="downscale larger images first (default 512)")
+    p.add_argument("--max-side", type=positive_int, default=512, help="downscale larger images first (default 512)")
     p.set_defaults(handler=run_inspect_frequency)
 
 

@@ -43,7 +43,11 @@ class Protocol:
             "outputs clamped to [0, 1]" + (", rounded to 8 bits for 8-bit inputs" if self.quantize_8bit else ""),
             f"benchmark roots use their {self.split} split; scores are per image, then averaged",
         ]
-        lines += [f"{name}: {metric_info(name).protocol}" for name in metrics if not name.endswith("_gtmean")]
+        lines += [
+            f"{name}: {metric_info(name, self.crop_border).protocol}"
+            for name in metrics
+            if not name.endswith("_gtmean")
+        ]
         if self.self_ensemble != "none":
             passes = ENSEMBLE_SIZES[self.self_ensemble]
             lines.append(f"self-ensemble {self.self_ensemble}: outputs averaged over {passes} flipped/rotated passes")

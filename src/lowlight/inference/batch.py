@@ -16,6 +16,7 @@ from pathlib import Path
 from lowlight.errors import LowlightError
 from lowlight.inference.io import DEFAULT_MAX_PIXELS, format_for_suffix, is_image_path, read_image, write_image
 from lowlight.inference.pipeline import Enhancer
+from lowlight.runtime import release_memory
 
 _GLOB_CHARS = set("*?[")
 _EXTENSION_BY_FORMAT = {
@@ -57,14 +58,39 @@ class Summary:
         return f"{self.done} enhanced, {self.skipped} skipped, {self.failed} failed in {self.seconds:.1f} s"
 
 
-def _discover(spec: str, recursive: bool) -> tuple[list[tuple[Path, Path]], str | None]:
-    """(file, base folder) pairs for one input argument, or a problem message."""
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def _previous_output(file: Path, folder: Path, output: Path, suffix: str) -> bool:
+    """Whether ``file`` (found in input ``folder``) may be an output of an earlier run into ``output``.
+
+    Files inside an output folder that lies within the input folder are never inputs (a second run with
+    ``-o`` inside a ``-r`` input tree must not enhance the first run's outputs); when the output folder is
+    the input folder itself, files named with the ``--suffix`` are skipped for the same reason.
+    """
+    if not output.is_dir():
+        return False
+    if output.resolve() == folder.resolve():
+        return bool(suffix) and file.stem.endswith(suffix) and file.parent.resolve() == folder.resolve()
+    return _inside(output, folder) and _inside(file, output)
+
+
+def _discover(spec: str, recursive: bool, output: Path, suffix: str) -> tuple[list[tuple[Path, Path]], str | None]:
+    """(file, base folder) pairs for one input argument, or a problem message (see :func:`_previous_output`)."""
     path = Path(spec)
     if path.is_file():
         return [(path, path.parent)], None
     if path.is_dir():
         pattern = "**/*" if recursive else "*"
-        files = sorted(p for p in path.glob(pattern) if p.is_file() and is_image_path(p) and not _hidden(p, path))
+        files = sorted(
+            p
+            for p in path.glob(pattern)
+            if p.is_file()
+            and is_image_path(p)
+            and not _hidden(p, path)
+            and not _previous_output(p, path, output, suffix)
+        )
         if not files:
             hint = "" if recursive else " (use --recursive to look in subfolders)"
             return (
@@ -73,7 +99,11 @@ def _discover(spec: str, recursive: bool) -> tuple[list[tuple[Path, Path]], str 
             )
         return [(f, path) for f in files], None
     if _GLOB_CHARS & set(spec):
-        matches = sorted(Path(m) for m in glob.glob(spec, recursive=recursive) if Path(m).is_file())
+        matches = sorted(
+            Path(m)
+            for m in glob.glob(spec, recursive=recursive)
+            if Path(m).is_file() and not _previous_output(Path(m), Path(m).parent, output, suffix)
+        )
         if not matches:
             return [], f"{spec}: pattern matches no files"
         return [(m, m.parent) for m in matches], None
@@ -109,21 +139,26 @@ def plan_jobs(
     if image_format is not None and image_format.lower() not in _EXTENSION_BY_FORMAT:
         raise LowlightError(f"--format {image_format!r} is not supported; use one of {', '.join(_EXTENSION_BY_FORMAT)}")
     image_format = image_format.lower() if image_format else None
+    check_suffix(suffix)
     plan = Plan()
     found: list[tuple[Path, Path]] = []
     for spec in inputs:
-        files, problem = _discover(spec, recursive)
+        files, problem = _discover(spec, recursive, output, suffix)
         found.extend(files)
         if problem:
             plan.problems.append(problem)
     unique = list(dict.fromkeys(found))
     single_file = len(unique) == 1 and Path(next(iter(inputs), "")).is_file()
+    if single_file:
+        _check_single_output(output, image_format)
     input_paths = {source.resolve() for source, _ in unique}
     claimed: dict[Path, Path] = {}
     for source, base in unique:
         target = output_path(source, base, output, single_file=single_file, suffix=suffix, image_format=image_format)
         resolved = target.resolve()
-        if resolved in input_paths:
+        if not (single_file and target == output) and not _inside(resolved, output):
+            plan.problems.append(f"{source}: output {target} would fall outside the output folder {output}; skipped")
+        elif resolved in input_paths:
             plan.problems.append(f"{source}: output {target} would overwrite an input; use --suffix or another -o")
         elif resolved in claimed:
             plan.problems.append(f"{source}: output {target} is already the output of {claimed[resolved]}; skipped")
@@ -131,6 +166,34 @@ def plan_jobs(
             claimed[resolved] = source
             plan.jobs.append(Job(source, target))
     return plan
+
+
+def _check_single_output(output: Path, image_format: str | None) -> None:
+    """One input file: ``-o`` is a file of a format lowlight writes (agreeing with --format), or a folder."""
+    if output.is_dir() or not output.suffix:
+        return
+    written = format_for_suffix(output)
+    if written is None:
+        known = ", ".join(sorted({e for e in _EXTENSION_BY_FORMAT.values()}))
+        raise LowlightError(
+            f"-o {output}: {output.suffix!r} is not an image format lowlight writes ({known}); "
+            "give such a file name, or an existing folder"
+        )
+    if image_format and format_for_suffix(Path("x" + _EXTENSION_BY_FORMAT[image_format])) != written:
+        raise LowlightError(f"--format {image_format} disagrees with the output file name {output}")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped, so a file name cannot forge or split a log line."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
+def check_suffix(suffix: str) -> None:
+    """``--suffix`` is part of a file name: no folder separators, no control characters."""
+    if any(sep in suffix for sep in ("/", "\\", "\0")) or (suffix and suffix.strip(".") == ""):
+        raise LowlightError(f"--suffix {suffix!r} must be part of a file name (no '/', '\\' or dots only)")
+    if any(ord(c) < 32 for c in suffix):
+        raise LowlightError(f"--suffix {suffix!r} holds control characters")
 
 
 def run_jobs(
@@ -147,13 +210,19 @@ def run_jobs(
     """Enhance every job's source into its target; never raises for a single bad file."""
     summary = Summary()
     started = time.perf_counter()
+    previous_size: tuple[int, int] | None = None
     for job in jobs:
         try:
             if job.target.exists() and not overwrite:
                 summary.skipped += 1
-                report(f"skipped {job.source}: {job.target} exists (use --overwrite to replace it)")
+                report(printable(f"skipped {job.source}: {job.target} exists (use --overwrite to replace it)"))
                 continue
             loaded = read_image(job.source, max_pixels=max_pixels)
+            for note in loaded.notes:
+                report(printable(f"note: {job.source}: {note}"))
+            if previous_size is not None and loaded.size != previous_size:
+                release_memory()  # a folder of mixed sizes must not grow the heap image after image
+            previous_size = loaded.size
             result = enhancer.enhance_array(loaded.rgb, on_tile)
             write_image(
                 job.target,
@@ -168,12 +237,12 @@ def run_jobs(
         except LowlightError as exc:
             summary.failed += 1
             summary.failures.append(str(exc))
-            report(f"failed: {exc}")
+            report(printable(f"failed: {exc}"))
         except MemoryError:
             summary.failed += 1
             message = f"{job.source}: out of memory; lower --max-memory or set --tile"
             summary.failures.append(message)
-            report(f"failed: {message}")
+            report(printable(f"failed: {message}"))
         finally:
             if on_image:
                 on_image(job)

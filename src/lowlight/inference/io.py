@@ -7,7 +7,12 @@
 - 16-bit inputs can be written back as 16-bit PNG/TIFF.
 - Decompression bombs, empty, truncated and corrupt files raise :class:`ImageReadError` with a
   one-line message naming the file.
-- Writes are atomic: a temporary file in the target folder, then a rename.
+- Float images (TIFF mode F) are read as values in [0, 1]: values outside are clipped (a note says how many);
+  NaN or infinite values are refused.
+- Only the first frame of an animated or multi-page file is read (a note says so).
+- Writes are atomic: a temporary file in the target folder, read back with this module's own decoder
+  (size checked), then renamed; files get the usual ``0666 & ~umask`` mode. Temporary files left by a
+  killed process are removed the next time the same output is written.
 """
 
 from __future__ import annotations
@@ -41,6 +46,11 @@ _FORMAT_BY_SUFFIX = {
 _ALPHA_FORMATS = {"PNG", "WEBP", "TIFF"}
 _SIXTEEN_BIT_FORMATS = {"PNG", "TIFF"}
 _EXIF_ORIENTATION = 0x0112
+# EXIF/TIFF tags worth carrying to an output; the others of a TIFF's first IFD describe the input's pixel
+# layout (size, bits, photometric interpretation, strips, colour map...) and would corrupt an RGB output.
+_DESCRIPTIVE_TAGS = {
+    0x010E, 0x010F, 0x0110, 0x0112, 0x011A, 0x011B, 0x0128, 0x0131, 0x0132, 0x013B, 0x013C, 0x8298, 0x8769, 0x8825,
+}  # fmt: skip
 
 
 @dataclass
@@ -154,13 +164,23 @@ def _read_sixteen_bit_colour(path: Path) -> np.ndarray:
     return decoded.astype(np.float32) / scale
 
 
-def _to_float_channels(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+def _to_float_channels(
+    image: Image.Image, notes: list[str], source: object = "image"
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Pillow image of any mode -> (rgb (H, W, 3), alpha (H, W) or None), float32 in [0, 1]."""
     mode = image.mode
     if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         values = np.asarray(image, dtype=np.float32)
         if mode == "F":
-            gray = np.clip(values, 0.0, 1.0) if values.max(initial=0) <= 1.0 else values / 65535.0
+            if not np.isfinite(values).all():
+                raise ImageReadError(f"{source}: float image holds NaN or infinite values")
+            outside = int(np.count_nonzero((values < 0) | (values > 1)))
+            if outside:
+                notes.append(
+                    f"{outside} float pixel(s) outside [0, 1] (min {values.min():.3g}, max {values.max():.3g}) "
+                    "were clipped to [0, 1]"
+                )
+            gray = values
         else:
             gray = values / 65535.0
         gray = np.clip(gray, 0.0, 1.0)
@@ -177,6 +197,10 @@ def _exif_without_orientation(image: Image.Image) -> bytes | None:
         exif = image.getexif()
     except Exception:  # malformed EXIF must not stop an enhancement
         return None
+    if not exif:
+        return None
+    for tag in [tag for tag in exif if tag not in _DESCRIPTIVE_TAGS]:
+        del exif[tag]
     if not exif:
         return None
     if _EXIF_ORIENTATION in exif:
@@ -200,7 +224,11 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
     path = Path(path)
     _check_file(path)
     image = _open(path, max_pixels)
+    notes: list[str] = []
     with image:
+        frames = getattr(image, "n_frames", 1)
+        if frames > 1:
+            notes.append(f"only the first of its {frames} frames/pages is enhanced")
         source_format = image.format or "PNG"
         icc = image.info.get("icc_profile") or None
         bit_depth = _source_bit_depth(image, path)
@@ -212,7 +240,7 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
                 rgb = channels[:, :, :3] if channels.shape[2] >= 3 else np.repeat(channels[:, :, :1], 3, axis=2)
                 alpha = channels[:, :, 3] if channels.shape[2] == 4 else None
             else:
-                rgb, alpha = _to_float_channels(oriented)
+                rgb, alpha = _to_float_channels(oriented, notes, path)
             exif = _exif_without_orientation(image)  # after orienting: it edits the image's EXIF
         except ImageReadError:
             raise
@@ -226,6 +254,7 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
         icc_profile=icc,
         exif=exif,
         path=path,
+        notes=notes,
     )
 
 
@@ -305,23 +334,82 @@ def encode_image(
     return buffer.getvalue()
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def temporary_sibling(path: Path, suffix: str = ".part") -> Path:
+    """A new empty temporary file beside ``path``, named so that :func:`remove_stale_parts` can find it."""
+    remove_stale_parts(path)
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=suffix, dir=path.parent)
+    os.fchmod(handle, _FILE_MODE)
+    os.close(handle)
+    return Path(name)
+
+
+def remove_stale_parts(path: Path) -> None:
+    """Temporary files of ``path`` whose writer process is gone (killed mid-write)."""
+    for leftover in path.parent.glob(f".{glob_escape(path.name)}.*.part*"):
+        pid = leftover.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        remove_stale_parts(path)
+        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".part", dir=path.parent)
     except OSError as exc:
         raise ImageWriteError(f"{path}: cannot write to {path.parent} ({exc.strerror or exc})") from None
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
+            os.fchmod(out.fileno(), _FILE_MODE)
             os.fsync(out.fileno())
         os.replace(temp_name, path)
     except OSError as exc:
         Path(temp_name).unlink(missing_ok=True)
         raise ImageWriteError(f"{path}: write failed ({exc.strerror or exc})") from None
+
+
+def verify_encoded(data: bytes, image_format: str, size: tuple[int, int], name: str | Path) -> None:
+    """Decode encoded image bytes with this module's reader and check the (height, width); raise if not."""
+    from io import BytesIO
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(BytesIO(data)) as image:
+                image.load()
+                decoded = image.size[::-1]
+                _to_float_channels(image, [])
+    except Exception as exc:  # any decoder failure means the file would be unreadable
+        raise ImageWriteError(f"{name}: the encoded {image_format} cannot be read back ({_first_line(exc)})") from None
+    if tuple(decoded) != tuple(size):
+        raise ImageWriteError(f"{name}: the encoded {image_format} reads back as {decoded}, expected {size}")
 
 
 def write_image(
@@ -345,5 +433,6 @@ def write_image(
     data = encode_image(
         rgb, image_format, alpha=alpha, bit_depth=bit_depth, quality=quality, icc_profile=icc_profile, exif=exif
     )
+    verify_encoded(data, image_format, rgb.shape[:2], path)
     atomic_write_bytes(path, data)
     return path

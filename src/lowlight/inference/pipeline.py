@@ -159,10 +159,16 @@ class Enhancer:
 
     @torch.inference_mode()
     def __call__(self, x: torch.Tensor, on_tile: Callable[[int, int], None] | None = None) -> torch.Tensor:
-        """(B, 3, H, W) float in [0, 1] -> enhanced (B, 3, H, W) float32 on the CPU, clamped."""
+        """(B, 3, H, W) float in [0, 1] -> enhanced (B, 3, H, W) float32 on the CPU, clamped.
+
+        Values outside [0, 1] are clipped to it first; NaN or infinite values raise :class:`LowlightError`.
+        """
         if x.ndim != 4 or x.shape[1] != 3:
             raise LowlightError(f"expected an image batch of shape (B, 3, H, W), got {tuple(x.shape)}")
         x = x.float().cpu()
+        if not torch.isfinite(x).all():
+            raise LowlightError("the image holds NaN or infinite values")
+        x = x.clamp(0, 1)
         model = self.model if self.compiled is None else self.compiled
         if self.zero_shot_steps:
             from lowlight.train.zero_shot import adapt_to_image

@@ -10,7 +10,6 @@ frame so that its mean brightness follows an exponential moving average of the r
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 
 from lowlight.errors import ImageReadError, ImageWriteError, LowlightError
+from lowlight.inference.io import temporary_sibling
 from lowlight.inference.pipeline import Enhancer
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
@@ -106,15 +106,26 @@ def enhance_video(
         fps = video.average_rate or Fraction(25)
         total = video.frames or 0
         target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
-        os.close(handle)
+        temp_name = temporary_sibling(target, suffix=".part" + target.suffix)
         try:
             summary = _transcode(av, container, video, fps, total, Path(temp_name), enhancer, batch_size,
                                  smoothing, crf, on_frame)  # fmt: skip
             os.replace(temp_name, target)
+        except av.error.FFmpegError as exc:
+            # a truncated or corrupt stream fails mid-decode: one line for this video, the batch goes on
+            raise ImageReadError(
+                f"{source}: video is truncated or corrupt ({_first_line(exc)}); nothing written"
+            ) from None
+        except OSError as exc:
+            raise ImageWriteError(f"{target}: cannot write the video ({exc.strerror or exc})") from None
         finally:
             Path(temp_name).unlink(missing_ok=True)
     return summary
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _transcode(av, container, video, fps, total, path, enhancer, batch_size, smoothing, crf, on_frame):

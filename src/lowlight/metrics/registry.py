@@ -158,7 +158,13 @@ def _builders(crop_border: int, lpips_backbone: str | Path | None, lpips_heads: 
             lpips("vgg"),
         ),
         "niqe": (
-            MetricInfo("niqe", NO_REFERENCE, True, False, "NIQE, MATLAB release parameters, rounded Y, 96x96 blocks"),
+            MetricInfo(
+                "niqe",
+                NO_REFERENCE,
+                True,
+                False,
+                f"NIQE, MATLAB release parameters, rounded Y, 96x96 blocks, border crop {crop_border}",
+            ),
             lambda: _per_image_numpy(lambda image: niqe(image, crop_border)),
         ),
         "grid_db": (
@@ -188,8 +194,9 @@ def list_metrics() -> list[str]:
     return sorted(_builders(0, None, None))
 
 
-def metric_info(name: str) -> MetricInfo:
-    builders = _builders(0, None, None)
+def metric_info(name: str, crop_border: int = 0) -> MetricInfo:
+    """Metadata of metric ``name``; its protocol text names the ``crop_border`` it is used with."""
+    builders = _builders(crop_border, None, None)
     if name not in builders:
         raise LowlightError(f"unknown metric {name!r}; known: {', '.join(sorted(builders))}")
     return builders[name][0]

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from lowlight import __version__
-from lowlight.errors import CheckpointError
+from lowlight.errors import CheckpointError, TrainingError
 from lowlight.train.state import load_state
 
 
@@ -54,12 +54,19 @@ def export_weights(run: str | Path, output: str | Path, which: str = "best", use
         "lowlight.version": __version__,
         "format": "pt",
     }
-    output.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
-    os.close(handle)
+    from safetensors import SafetensorError
+
+    temp = None
     try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+        os.close(handle)
         save_file(tensors, temp, metadata=metadata)
         os.replace(temp, output)
+    except (OSError, SafetensorError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+        raise TrainingError(f"{output}: could not write the weights ({reason}); nothing was written") from None
     finally:
-        Path(temp).unlink(missing_ok=True)
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)
     return metadata

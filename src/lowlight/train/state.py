@@ -20,11 +20,17 @@ def save_atomic(state: dict[str, Any], path: Path) -> bool:
     """Write ``state`` with torch.save to a temp file, fsync, then rename over ``path``.
 
     A kill at any moment leaves either the old or the new file, never a partial one. If writing
-    fails (disk full, permissions) the temp file is removed, the previous checkpoint is kept, a
-    warning is logged and False is returned, so a long run is not lost to a transient problem.
+    fails (disk full, permissions) the temp file is removed, the previous checkpoint (if any) is kept, a
+    warning is logged and False is returned, so a long run is not lost to a transient problem; the
+    trainer refuses to finish without its final checkpoint.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    existed = path.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        log.warning("could not save checkpoint %s (%s)", path, save_failure_reason(exc))
+        return False
     try:
         with os.fdopen(handle, "wb") as file:
             torch.save(state, file)
@@ -33,10 +39,14 @@ def save_atomic(state: dict[str, Any], path: Path) -> bool:
         os.replace(temp_name, path)
     except OSError as exc:
         Path(temp_name).unlink(missing_ok=True)
-        reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-        log.warning("could not save checkpoint %s (%s); the previous checkpoint is kept", path, reason)
+        kept = "the previous checkpoint is kept" if existed else "no earlier checkpoint of it exists"
+        log.warning("could not save checkpoint %s (%s); %s", path, save_failure_reason(exc), kept)
         return False
     return True
+
+
+def save_failure_reason(exc: OSError) -> str:
+    return "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
 
 
 def load_state(path: Path) -> dict[str, Any]:

@@ -181,9 +181,13 @@ class Trainer:
         if self.ctx.is_main:
             log.info("resumed %s at step %d", self.run_dir, self.step)
 
-    def _save(self, path: Path) -> None:
-        if self.ctx.is_main:
-            save_atomic(self.state_dict(), path)
+    def _save(self, path: Path, final: bool = False) -> None:
+        """Save a checkpoint; a failed save is a warning, except for the final one, which is an error."""
+        if self.ctx.is_main and not save_atomic(self.state_dict(), path) and final:
+            raise TrainingError(
+                f"{path}: the final checkpoint of step {self.step} could not be written (see the warning above); "
+                "free disk space and run again with --resume"
+            )
 
     # ----------------------------------------------------------------- data
     def _train_loader(self) -> DataLoader:
@@ -312,7 +316,12 @@ class Trainer:
         config, ctx = self.config, self.ctx
         try:
             if ctx.is_main:
-                self.run_dir.mkdir(parents=True, exist_ok=True)
+                try:
+                    self.run_dir.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise TrainingError(
+                        f"{self.run_dir}: cannot create the run folder ({exc.strerror or exc})"
+                    ) from None
                 atomic_write_bytes(self.run_dir / "config.yaml", dump_yaml(config).encode())
             if self.step >= config.steps:
                 return self.run_dir
@@ -361,7 +370,7 @@ class Trainer:
                 if self.step % config.val_every == 0 or finished:
                     self._validate_and_keep_best(val_log, board)
                 if self.step % config.checkpoint_every == 0 or finished:
-                    self._save(self.last_path)
+                    self._save(self.last_path, final=finished)
                     barrier(ctx)
         finally:
             bar.close()
