@@ -8,7 +8,8 @@ fixed seed, so every run scores the same inputs:
 - ``dark-other``: another camera (:data:`OTHER_CAMERA`): pure gamma tone curve, shot-noise dominated, no white
   balance, straight-line blur on half the photos. It checks that results do not depend on our own camera model.
 
-The pairs are written once under a cache folder keyed by the variant's parameters, seed and input files, as
+The pairs are written once under a cache folder keyed by the variant's parameters, seed, input files and the
+camera model's source code, as
 a plain ``low/`` + ``high/`` folder that ``lowlight evaluate`` also reads. Scores: PSNR, both SSIMs, GT-mean
 PSNR and the grid-artifact figure (output minus clean target); on real photos without reference (DICM) the
 grid-artifact figure against the input.
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lowlight.data import degradation
 from lowlight.data.degradation import CALIBRATED, DegradationConfig, degrade
 from lowlight.data.pairs import list_images
 from lowlight.errors import DatasetError
@@ -58,6 +60,7 @@ def _fingerprint(variant: str, files: list[Path], seed: int) -> str:
         "camera": asdict(VARIANTS[variant]),
         "seed": seed,
         "files": [(f.name, f.stat().st_size) for f in files],
+        "camera_code": hashlib.sha256(Path(degradation.__file__).read_bytes()).hexdigest(),
         "format": 1,
     }
     return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()[:16]
