@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lowlight.inference.io import read_image
 from lowlight.inference.pipeline import Enhancer
 from lowlight.inference.tiling import tiled_apply
+from lowlight.io import read_image
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -22,7 +22,7 @@ import numpy as np
 def make_clip(image_path: Path, target: Path, frames: int, size: tuple[int, int], fps: int, seed: int) -> None:
     import av
 
-    from lowlight.inference.io import read_image
+    from lowlight.io import read_image
 
     rgb = read_image(image_path).rgb
     rng = np.random.default_rng(seed)

@@ -7,7 +7,7 @@ from PIL import Image
 
 import lowlight
 from lowlight.errors import LowlightError
-from lowlight.inference.io import read_image
+from lowlight.io import read_image
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from safetensors.torch import save_file
 import lowlight
 from lowlight.cli import main
 from lowlight.errors import CheckpointError, LowlightError
-from lowlight.inference.io import atomic_write_bytes, read_image
+from lowlight.io import atomic_write_bytes, read_image
 from lowlight.runtime import release_memory, tune_malloc
 
 TINY_DARKIR = {"width": 4, "enc_blk_nums": [1, 1, 1], "dec_blk_nums": [1, 1, 1], "middle_blk_num_enc": 1,
@@ -70,8 +70,8 @@ def test_tiff_outputs_of_every_input_mode_open_with_the_input_size(tmp_path, cap
 
 
 def test_an_output_that_cannot_be_read_back_is_never_renamed_into_place(tmp_path, monkeypatch):
+    from lowlight import io
     from lowlight.errors import ImageWriteError
-    from lowlight.inference import io
 
     monkeypatch.setattr(io, "encode_image", lambda *a, **k: b"\x89PNG\r\n\x1a\nnot really")
     with pytest.raises(ImageWriteError, match="cannot be read back"):
@@ -269,7 +269,7 @@ def test_profile_repeats_must_be_positive(capsys):
 # ----------------------------------------------------------------------------- 9. the small things
 def test_a_write_killed_midway_leaves_no_part_file_once_the_output_is_written_again(tmp_path):
     script = (
-        "import os, sys; from pathlib import Path; from lowlight.inference import io\n"
+        "import os, sys; from pathlib import Path; from lowlight import io\n"
         "real = os.replace\n"
         "def die(*a): os.kill(os.getpid(), 9)\n"
         "io.os.replace = die\n"
@@ -283,7 +283,7 @@ def test_a_write_killed_midway_leaves_no_part_file_once_the_output_is_written_ag
 
 
 def test_outputs_follow_the_umask_instead_of_mode_0600(tmp_path):
-    from lowlight.inference import io
+    from lowlight import io
 
     path = tmp_path / "a.bin"
     atomic_write_bytes(path, b"x")

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageCms
 
 from lowlight.errors import ImageReadError, ImageWriteError
-from lowlight.inference.io import read_image, write_image
+from lowlight.io import read_image, write_image
 
 
 def _gradient(height: int = 24, width: int = 32) -> np.ndarray:

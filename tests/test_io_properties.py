@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from lowlight.inference.batch import plan_jobs, run_jobs  # noqa: E402
-from lowlight.inference.io import read_image  # noqa: E402
 from lowlight.inference.pipeline import Enhancer  # noqa: E402
+from lowlight.io import read_image  # noqa: E402
 
 MODES = ["1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "I;16", "F"]
 FORMATS = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "WEBP": ".webp", "BMP": ".bmp"}

@@ -10,6 +10,7 @@ from lowlight.cli import main
 from lowlight.config import from_dict
 from lowlight.errors import LowlightError
 from lowlight.inference.pipeline import Enhancer
+from lowlight.inference.zero_shot import adapt_to_image
 from lowlight.layers.curve import apply_curve
 from lowlight.losses import (
     ColorConstancyLoss,
@@ -22,7 +23,6 @@ from lowlight.losses import (
 )
 from lowlight.train.config import TrainConfig
 from lowlight.train.trainer import Trainer
-from lowlight.train.zero_shot import adapt_to_image
 
 
 @pytest.mark.parametrize(("name", "params"), [("zero_dce", 79_416), ("zero_dce_pp", 10_561), ("lucentvision", 16_094)])

@@ -10,7 +10,6 @@ from torch import nn
 
 from lowlight.cli import main
 from lowlight.errors import LowlightError
-from lowlight.inference.io import read_image, write_image
 from lowlight.inference.onnx import (
     AMPLITUDE_ONLY_TOLERANCE,
     PHASE_CONV_TOLERANCE,
@@ -21,6 +20,7 @@ from lowlight.inference.onnx import (
     verify_onnx,
 )
 from lowlight.inference.pipeline import Enhancer
+from lowlight.io import read_image, write_image
 from lowlight.layers.fourier import rfft2, spectrum_amplitude_phase
 from lowlight.registry import create_model
 

@@ -9,7 +9,10 @@ import pytest
 import lowlight
 from lowlight.checkpoint import sha256_of
 from lowlight.evaluation.evaluate import Evaluator, open_dataset
-from lowlight.weights import DEFAULT_ENHANCE_MODEL, SHIPPED_WEIGHTS
+from lowlight.inference.pipeline import DEFAULT_ENHANCE_MODEL
+from lowlight.registry import shipped_weights
+
+SHIPPED_WEIGHTS = shipped_weights()
 
 WEIGHTS_DIR = Path(lowlight.__file__).parent / "weights"
 REPO = Path(__file__).resolve().parents[1]

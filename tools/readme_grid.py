@@ -18,8 +18,8 @@ import torch
 
 from lowlight.data.degradation import DegradationParams, apply_degradation
 from lowlight.evaluation.report import labelled_cell
-from lowlight.inference.io import atomic_write_bytes, encode_image
 from lowlight.inference.pipeline import Enhancer
+from lowlight.io import atomic_write_bytes, encode_image
 
 PHOTOS = {"coffee": 0.05, "chelsea": 0.08, "astronaut": 0.04}  # name -> exposure of the simulated shot
 

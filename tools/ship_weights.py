@@ -7,7 +7,7 @@
 2. keeps float16 when it moves PSNR by less than 0.01 dB, and copies the file into
    ``src/lowlight/weights/NAME.safetensors``;
 3. copies the run's config and logs (small text files) into ``training_logs/NAME/``;
-4. prints the ``PretrainedWeights`` entry to add to ``src/lowlight/weights/__init__.py``.
+4. prints the ``PretrainedWeights`` entry to add beside the model's class in ``src/lowlight/models/``.
 
 Selection happens in the run (best validation PSNR on the held-out our485 split); eval15 is only
 reported here, never used to choose.

@@ -1,9 +1,8 @@
 """lowlight: low-light image enhancement and restoration (DarkIR, FSIDNet, LucentVisionNet, baselines)."""
 
+from lowlight._version import __version__
 from lowlight.errors import LowlightError
 from lowlight.registry import create_model, list_models, model_info
-
-__version__ = "0.1.0"
 
 __all__ = ["LowlightError", "__version__", "create_model", "enhance", "list_models", "model_info"]
 

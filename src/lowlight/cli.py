@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lowlight import __version__
+from lowlight._version import __version__
 from lowlight.argtypes import finite_float, int_in_range, non_empty, non_negative_int, positive_int
 from lowlight.errors import LowlightError
 from lowlight.evaluation.cli import add_benchmark, add_evaluate, add_inspect_frequency, add_profile
@@ -22,8 +22,8 @@ from lowlight.train.cli import add_export, add_train
 
 def _add_enhance(subparsers: argparse._SubParsersAction) -> None:
     from lowlight.inference.ensemble import ENSEMBLE_SIZES
-    from lowlight.inference.io import DEFAULT_MAX_PIXELS
     from lowlight.inference.pipeline import DEFAULT_MAX_MEMORY_GB, DEFAULT_TILE_OVERLAP
+    from lowlight.io import DEFAULT_MAX_PIXELS
 
     p = subparsers.add_parser(
         "enhance",
@@ -128,14 +128,43 @@ def _add_enhance(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_run_enhance)
 
 
+def _enhance_options(args: argparse.Namespace):
+    """The one place CLI flags become :class:`~lowlight.inference.options.EnhanceOptions`."""
+    from lowlight.inference.options import EnhanceOptions
+
+    return EnhanceOptions(
+        model=args.model,
+        weights=args.weights,
+        device=args.device,
+        half=args.half,
+        tile=args.tile,
+        tile_overlap=args.tile_overlap,
+        max_memory_gb=args.max_memory,
+        strength=args.strength,
+        target_exposure=args.target_exposure,
+        zero_shot_steps=args.zero_shot_steps,
+        backend=args.backend,
+        onnx_file=args.onnx,
+        compile_model=args.compile,
+        self_ensemble=args.self_ensemble,
+    )
+
+
 def _run_enhance(args: argparse.Namespace) -> int:
-    import torch
+    from dataclasses import replace
+
     from tqdm import tqdm
 
-    from lowlight.inference.batch import plan_jobs, printable, run_jobs, shard_from_environment, shard_jobs
-    from lowlight.inference.io import format_for_suffix
-    from lowlight.inference.pipeline import Enhancer
+    from lowlight.inference.batch import (
+        plan_jobs,
+        printable,
+        run_jobs,
+        shard_device,
+        shard_from_environment,
+        shard_jobs,
+    )
     from lowlight.inference.video import is_video_path
+    from lowlight.io import format_for_suffix
     from lowlight.registry import model_info, pretrained_weights
 
     output: Path = args.output
@@ -156,25 +185,8 @@ def _run_enhance(args: argparse.Namespace) -> int:
     shard, shards = shard_from_environment(args.shard)
     jobs = shard_jobs(plan.jobs, shard, shards) if shards > 1 else plan.jobs
     prefix = f"[shard {shard}/{shards}] " if shards > 1 else ""
-    if shards > 1 and args.device == "auto" and torch.cuda.is_available():
-        args.device = f"cuda:{int(os.environ.get('LOCAL_RANK', shard)) % torch.cuda.device_count()}"
-
-    enhancer = Enhancer(
-        args.model,
-        weights=args.weights,
-        device=args.device,
-        half=args.half,
-        tile=args.tile,
-        tile_overlap=args.tile_overlap,
-        max_memory_gb=args.max_memory,
-        strength=args.strength,
-        target_exposure=args.target_exposure,
-        zero_shot_steps=args.zero_shot_steps,
-        backend=args.backend,
-        onnx_file=args.onnx,
-        compile_model=args.compile,
-        self_ensemble=args.self_ensemble,
-    )
+    options = _enhance_options(args)
+    enhancer = replace(options, device=shard_device(options.device, shard, shards)).enhancer()
     info = model_info(enhancer.name)
     origin = (
         f"weights {args.weights}"
@@ -233,43 +245,31 @@ def _run_enhance_videos(args: argparse.Namespace, videos: list[Path]) -> int:
     from tqdm import tqdm
 
     from lowlight.inference.batch import printable
-    from lowlight.inference.pipeline import Enhancer
-    from lowlight.inference.video import enhance_video, is_video_path
+    from lowlight.inference.video import enhance_videos
 
-    missing = [str(v) for v in videos if not v.is_file()]
-    if missing:
-        raise LowlightError(f"{missing[0]}: no such video file")
-    single_target = is_video_path(args.output)
-    if single_target and len(videos) > 1:
-        raise LowlightError(f"-o {args.output} is one file but {len(videos)} videos were given; give a folder")
-    enhancer = Enhancer(args.model, weights=args.weights, device=args.device, half=args.half, tile=args.tile,
-                        tile_overlap=args.tile_overlap, max_memory_gb=args.max_memory, strength=args.strength,
-                        target_exposure=args.target_exposure, backend=args.backend, onnx_file=args.onnx,
-                        compile_model=args.compile, self_ensemble=args.self_ensemble)  # fmt: skip
-    print(f"lowlight: model {enhancer.name} on {enhancer.device}", file=sys.stderr)
-    failed = 0
-    for source in videos:
-        target = args.output if single_target else args.output / f"{source.stem}{args.suffix}.mp4"
-        if target.exists() and not args.overwrite:
-            print(
-                printable(f"lowlight: skipped {source}: {target} exists (use --overwrite to replace it)"),
-                file=sys.stderr,
-            )
-            continue
-        with tqdm(unit="frame", desc=source.name, disable=args.quiet) as bar:
+    bars: dict[Path, tqdm] = {}
 
-            def on_frame(done: int, total: int) -> None:
-                bar.total = total or None
-                bar.update(done - bar.n)
+    def on_frame(source: Path, done: int, total: int) -> None:
+        bar = bars.setdefault(source, tqdm(unit="frame", desc=source.name, disable=args.quiet))
+        bar.total = total or None
+        bar.update(done - bar.n)
 
-            try:
-                summary = enhance_video(source, target, enhancer, batch_size=args.batch_size,
-                                        smoothing=args.temporal_smoothing, on_frame=on_frame)  # fmt: skip
-            except LowlightError as exc:
-                failed += 1
-                print(printable(f"lowlight: failed {source}: {exc}"), file=sys.stderr)
-                continue
-        print(printable(f"lowlight: {source} -> {target}: {summary.line()}"), file=sys.stderr)
+    def report(line: str) -> None:
+        for bar in bars.values():
+            bar.close()
+        print(printable(f"lowlight: {line}"), file=sys.stderr)
+
+    failed = enhance_videos(
+        videos,
+        args.output,
+        _enhance_options(args),
+        suffix=args.suffix,
+        overwrite=args.overwrite,
+        batch_size=args.batch_size,
+        smoothing=args.temporal_smoothing,
+        report=report,
+        on_frame=on_frame,
+    )
     return 1 if failed else 0
 
 
@@ -280,7 +280,6 @@ def _check_writable(folder: Path) -> None:
         raise LowlightError(f"{folder}: cannot create the output folder ({exc.strerror or exc})") from None
     if not folder.is_dir():
         raise LowlightError(f"{folder}: output path exists and is not a folder")
-    import os
 
     if not os.access(folder, os.W_OK):
         raise LowlightError(f"{folder}: output folder is not writable")

@@ -14,76 +14,33 @@ True
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from torch import nn
 
+from lowlight._registry import (
+    ModelInfo,
+    PretrainedWeights,
+    register_model,
+    register_weights,
+    registered_models,
+    registered_weights,
+    split_tag,
+)
 from lowlight.errors import CheckpointError, UnknownModelError
 
-
-@dataclass(frozen=True)
-class PretrainedWeights:
-    """Weights that ship inside the package, described as data.
-
-    Attributes:
-        model: registered model name the weights belong to.
-        file: file name inside ``lowlight/weights/``.
-        sha256: checksum of that file.
-        data: what the model was trained on.
-        recipe: training config (path inside the repository) and overrides.
-        steps: optimizer steps of the run.
-        training: hardware and wall time.
-        selection: how the checkpoint was chosen (never on the test set).
-        metrics: scores measured with ``lowlight evaluate`` on LOL eval15, e.g. ``{"psnr": 21.3}``.
-        logs: folder of the run's config and logs inside the repository (``training_logs/...``).
-        tag: selects these weights as ``model.tag``.
-        default: these are the weights a bare ``model`` name loads (one entry per model).
-    """
-
-    model: str
-    file: str
-    sha256: str
-    data: str
-    recipe: str
-    tag: str = "default"
-    default: bool = True
-    steps: int = 0
-    training: str = ""
-    selection: str = ""
-    metrics: dict[str, float] = field(default_factory=dict)
-    logs: str = ""
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the registry knows about a model variant."""
-
-    name: str
-    builder: Callable[..., nn.Module]
-    task: str
-    paper: str
-    description: str
-    learned: bool
-
-
-_MODELS: dict[str, ModelInfo] = {}
-
-
-def register_model(
-    *, task: str, paper: str = "", description: str = "", learned: bool = True
-) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-    """Decorator registering a variant function under its own name."""
-
-    def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        name = builder.__name__
-        if name in _MODELS:
-            raise ValueError(f"model {name!r} is registered twice")
-        _MODELS[name] = ModelInfo(name, builder, task, paper, description, learned)
-        return builder
-
-    return decorate
+__all__ = [
+    "ModelInfo",
+    "PretrainedWeights",
+    "create_model",
+    "list_models",
+    "model_info",
+    "pretrained_weights",
+    "register_model",
+    "register_weights",
+    "shipped_weights",
+    "split_tag",
+]
 
 
 def _ensure_models_registered() -> None:
@@ -91,10 +48,10 @@ def _ensure_models_registered() -> None:
     import lowlight.models  # noqa: F401
 
 
-def split_tag(name: str) -> tuple[str, str | None]:
-    """``"darkir_m.lol_v1"`` -> ``("darkir_m", "lol_v1")``; ``"darkir_m"`` -> ``("darkir_m", None)``."""
-    model, _, tag = name.partition(".")
-    return model, tag or None
+def shipped_weights() -> tuple[PretrainedWeights, ...]:
+    """Every set of weights that ships inside the package (declared in the model files)."""
+    _ensure_models_registered()
+    return registered_weights()
 
 
 def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
@@ -104,11 +61,9 @@ def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
     """
     _ensure_models_registered()
     if pretrained:
-        from lowlight.weights import SHIPPED_WEIGHTS
-
-        names = {f"{entry.model}.{entry.tag}" for entry in SHIPPED_WEIGHTS}
+        names = {f"{entry.model}.{entry.tag}" for entry in shipped_weights()}
         return sorted(n for n in names if fnmatch.fnmatch(n, pattern) or fnmatch.fnmatch(split_tag(n)[0], pattern))
-    return sorted(name for name in _MODELS if fnmatch.fnmatch(name, pattern))
+    return sorted(name for name in registered_models() if fnmatch.fnmatch(name, pattern))
 
 
 def model_info(name: str) -> ModelInfo:
@@ -116,11 +71,12 @@ def model_info(name: str) -> ModelInfo:
     _ensure_models_registered()
     name = split_tag(name)[0]
     try:
-        return _MODELS[name]
+        return registered_models()[name]
     except KeyError:
-        close = [known for known in _MODELS if name.split("_")[0] in known]
+        known = registered_models()
+        close = [other for other in known if name.split("_")[0] in other]
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise UnknownModelError(f"unknown model {name!r}{hint}; available: {', '.join(sorted(_MODELS))}") from None
+        raise UnknownModelError(f"unknown model {name!r}{hint}; available: {', '.join(sorted(known))}") from None
 
 
 def pretrained_weights(name: str) -> PretrainedWeights | None:
@@ -129,10 +85,8 @@ def pretrained_weights(name: str) -> PretrainedWeights | None:
     Raises:
         UnknownModelError: the tag names no shipped weights of that model.
     """
-    from lowlight.weights import SHIPPED_WEIGHTS
-
     model, tag = split_tag(name)
-    entries = [entry for entry in SHIPPED_WEIGHTS if entry.model == model]
+    entries = [entry for entry in shipped_weights() if entry.model == model]
     if tag is None:
         return next((entry for entry in entries if entry.default), None)
     found = next((entry for entry in entries if entry.tag == tag), None)
@@ -206,6 +160,4 @@ def _check_weights_metadata(name: str, weights: str | Path, overrides: dict) -> 
 
 
 def _models_with_weights() -> list[str]:
-    from lowlight.weights import SHIPPED_WEIGHTS
-
-    return sorted({entry.model for entry in SHIPPED_WEIGHTS})
+    return sorted({entry.model for entry in shipped_weights()})

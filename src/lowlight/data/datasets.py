@@ -23,7 +23,7 @@ from torch.utils.data import Dataset
 from lowlight.data.augment import paired_random_crop, random_flip_rotate
 from lowlight.data.degradation import DegradationConfig, degrade
 from lowlight.errors import DatasetError, ImageReadError
-from lowlight.inference.io import read_image
+from lowlight.io import read_image
 
 log = logging.getLogger(__name__)
 Key = int | tuple[int, int]

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lowlight.errors import DatasetError
-from lowlight.inference.io import IMAGE_SUFFIXES
+from lowlight.io import IMAGE_SUFFIXES
 
 SPLITS = ("train", "test", "all")
 _LOW_NAMES = ("low", "Low", "low_blur", "input", "Input")

@@ -106,8 +106,8 @@ def add_profile(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_profile(args: argparse.Namespace) -> int:
+    from lowlight.device import resolve_device
     from lowlight.evaluation.profile import profile_model
-    from lowlight.inference.pipeline import resolve_device
     from lowlight.registry import create_model
 
     model = create_model(args.model, weights=args.weights)
@@ -163,7 +163,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
 def _run_robustness(args: argparse.Namespace, models: list[tuple[str, str | None]] | None) -> None:
     from lowlight.evaluation.report import runnable_models
     from lowlight.evaluation.robustness import robustness_datasets, robustness_table, run_robustness
-    from lowlight.inference.io import atomic_write_bytes
+    from lowlight.io import atomic_write_bytes
 
     models = models or [(name, None) for name in runnable_models(tags=True)]
     datasets = robustness_datasets(args.wild, args.real, args.cache)
@@ -198,8 +198,8 @@ def run_inspect_frequency(args: argparse.Namespace) -> int:
     from PIL import Image
 
     from lowlight.evaluation.frequency import frequency_figure, stage_images
-    from lowlight.inference.io import read_image, write_image
     from lowlight.inference.pipeline import Enhancer
+    from lowlight.io import read_image, write_image
 
     if args.output.resolve() == args.image.resolve():
         raise LowlightError(f"{args.output}: refusing to write the figure over the input image")

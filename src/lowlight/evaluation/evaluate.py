@@ -21,8 +21,8 @@ import torch
 from lowlight.data.pairs import find_pairs, list_images
 from lowlight.errors import DatasetError, LowlightError
 from lowlight.inference.ensemble import ENSEMBLE_SIZES
-from lowlight.inference.io import atomic_write_bytes, encode_image, read_image
-from lowlight.inference.pipeline import Enhancer
+from lowlight.inference.options import EnhanceOptions
+from lowlight.io import atomic_write_bytes, encode_image, read_image
 from lowlight.metrics.registry import FULL_REFERENCE, create_metric, metric_info
 
 DEFAULT_PAIRED = ("psnr", "ssim_skimage", "ssim")
@@ -162,9 +162,9 @@ class Evaluator:
         return built
 
     def run(self, model: str, weights: str | None, dataset: Dataset, on_image=None) -> ModelResult:
-        enhancer = Enhancer(
-            model, weights=weights, device=self.device, tile=self.tile, self_ensemble=self.protocol.self_ensemble
-        )
+        enhancer = EnhanceOptions(
+            model=model, weights=weights, device=self.device, tile=self.tile, self_ensemble=self.protocol.self_ensemble
+        ).enhancer()
         metrics = self._build_metrics(self.metric_names(dataset.paired))
         pairs = dataset.pairs[: self.limit] if self.limit else dataset.pairs
         seconds: list[float] = []

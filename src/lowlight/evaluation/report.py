@@ -12,10 +12,11 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from lowlight.device import resolve_device
 from lowlight.evaluation.evaluate import Evaluator, open_dataset
 from lowlight.evaluation.profile import profile_model
-from lowlight.inference.io import atomic_write_bytes, encode_image, read_image
-from lowlight.inference.pipeline import Enhancer, resolve_device
+from lowlight.inference.pipeline import Enhancer
+from lowlight.io import atomic_write_bytes, encode_image, read_image
 from lowlight.registry import create_model, list_models, model_info, pretrained_weights
 
 CELL_WIDTH = 240

@@ -29,7 +29,7 @@ from lowlight.data.degradation import CALIBRATED, DegradationConfig, degrade
 from lowlight.data.pairs import list_images
 from lowlight.errors import DatasetError
 from lowlight.evaluation.evaluate import Dataset, Evaluator, ModelResult, Protocol, open_dataset
-from lowlight.inference.io import atomic_write_bytes, encode_image, read_image
+from lowlight.io import atomic_write_bytes, encode_image, read_image
 
 OTHER_CAMERA = DegradationConfig(
     exposure=(0.01, 0.2),

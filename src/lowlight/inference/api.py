@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -11,39 +12,23 @@ import torch
 from PIL import Image
 
 from lowlight.errors import LowlightError
-from lowlight.inference.io import read_image, write_image
-from lowlight.inference.pipeline import DEFAULT_MAX_MEMORY_GB, DEFAULT_TILE_OVERLAP, Enhancer
+from lowlight.inference.options import EnhanceOptions
+from lowlight.inference.pipeline import Enhancer
+from lowlight.io import read_image, write_image
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_enhancer(
-    model: str | None,
-    weights: str | None,
-    device: str,
-    half: bool,
-    tile: int | None,
-    overlap: int,
-    memory: float,
-    ensemble: str,
-) -> Enhancer:
-    return Enhancer(
-        model, weights=weights, device=device, half=half, tile=tile, tile_overlap=overlap, max_memory_gb=memory,
-        self_ensemble=ensemble,
-    )  # fmt: skip
+def _cached_enhancer(options: EnhanceOptions) -> Enhancer:
+    return options.enhancer()
 
 
 def enhance(
     image: str | Path | Image.Image | np.ndarray | torch.Tensor,
     model: str | None = None,
     *,
-    weights: str | Path | None = None,
-    device: str = "auto",
-    half: bool = False,
-    tile: int | None = None,
-    tile_overlap: int = DEFAULT_TILE_OVERLAP,
-    max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
+    options: EnhanceOptions | None = None,
     output: str | Path | None = None,
-    self_ensemble: str = "none",
+    **option_values: Any,
 ) -> Any:
     """Enhance one image and return it in the kind it came in.
 
@@ -52,17 +37,20 @@ def enhance(
             a PIL image (returns a PIL image, alpha kept); a numpy array (H, W, 3) or (H, W) of
             uint8, uint16 or float in [0, 1] (returns (H, W, 3) of the same dtype); or a tensor
             (3, H, W) or (B, 3, H, W) float in [0, 1] (returns the same shape, dtype and device).
-        model: registered model name; None uses the default of ``lowlight enhance``.
-        weights: checkpoint for ``model``.
-        device, half, tile, tile_overlap, max_memory_gb: see :class:`~lowlight.inference.pipeline.Enhancer`.
+        model: registered model name (``NAME`` or ``NAME.TAG``); None uses the default of ``lowlight enhance``.
+        options: an :class:`~lowlight.inference.options.EnhanceOptions`; keywords below override its fields.
         output: for path inputs only, write the result there (atomically, keeping bit depth,
             alpha, ICC profile and EXIF) and return the output path.
-        self_ensemble: "none", "flip" or "x8": average over mirrored/rotated passes (2x or 8x the time).
+        **option_values: any field of :class:`~lowlight.inference.options.EnhanceOptions`: ``weights``,
+            ``device``, ``half``, ``tile``, ``tile_overlap``, ``max_memory_gb``, ``strength``,
+            ``target_exposure``, ``zero_shot_steps``, ``backend``, ``onnx_file``, ``compile_model``,
+            ``self_ensemble``.
     """
-    enhancer = _cached_enhancer(
-        model, None if weights is None else str(weights), device, half, tile, tile_overlap, float(max_memory_gb),
-        self_ensemble,
-    )  # fmt: skip
+    base = options or EnhanceOptions()
+    if model is not None:
+        option_values["model"] = model
+    merged = EnhanceOptions.from_mapping({**asdict(base), **option_values})
+    enhancer = _cached_enhancer(merged)
     if isinstance(image, (str, Path)):
         return _enhance_path(enhancer, Path(image), output)
     if output is not None:

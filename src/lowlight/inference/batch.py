@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lowlight.errors import LowlightError
-from lowlight.inference.io import DEFAULT_MAX_PIXELS, format_for_suffix, is_image_path, read_image, write_image
 from lowlight.inference.pipeline import Enhancer
+from lowlight.io import DEFAULT_MAX_PIXELS, format_for_suffix, is_image_path, read_image, write_image
 from lowlight.runtime import release_memory
 
 _GLOB_CHARS = set("*?[")
@@ -264,6 +264,17 @@ def shard_from_environment(spec: str | None = None) -> tuple[int, int]:
     if count < 1 or not 0 <= index < count:
         raise LowlightError(f"shard {index}/{count}: need 0 <= K < N")
     return index, count
+
+
+def shard_device(device: str, index: int, count: int) -> str:
+    """The device of shard ``index``: with several shards and CUDA, one GPU per local rank (round robin)."""
+    import os
+
+    import torch
+
+    if count > 1 and device == "auto" and torch.cuda.is_available():
+        return f"cuda:{int(os.environ.get('LOCAL_RANK', index)) % torch.cuda.device_count()}"
+    return device
 
 
 def shard_jobs(jobs: list[Job], index: int, count: int) -> list[Job]:

@@ -27,9 +27,9 @@ import numpy as np
 import torch
 from torch import nn
 
-import lowlight
+from lowlight._version import __version__
 from lowlight.errors import LowlightError
-from lowlight.inference.io import atomic_write_bytes
+from lowlight.io import atomic_write_bytes
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -111,7 +111,7 @@ def export_onnx(model: nn.Module, path: str | Path, *, metadata: dict[str, str] 
     except Exception as exc:  # the exporter raises many kinds of errors
         raise OnnxExportError(f"ONNX export of {type(model).__name__} failed: {str(exc).splitlines()[0]}") from None
     proto = program.model_proto
-    fields = {"lowlight_version": lowlight.__version__, "torch_version": torch.__version__, **(metadata or {})}
+    fields = {"lowlight_version": __version__, "torch_version": torch.__version__, **(metadata or {})}
     fields["pad_multiple"] = str(int(getattr(model, "pad_multiple", 1)))
     fields["inference_bytes_per_pixel"] = str(float(getattr(model, "inference_bytes_per_pixel", 0.0)))
     fields["tolerance"] = str(onnx_tolerance(model))
@@ -217,7 +217,7 @@ def cache_dir() -> Path:
 
 def model_fingerprint(model: nn.Module) -> str:
     """A short hash of the model's weights and of the software that exports it."""
-    digest = hashlib.sha256(json.dumps([lowlight.__version__, torch.__version__, type(model).__name__]).encode())
+    digest = hashlib.sha256(json.dumps([__version__, torch.__version__, type(model).__name__]).encode())
     for key, tensor in sorted(model.state_dict().items()):
         digest.update(key.encode())
         digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())

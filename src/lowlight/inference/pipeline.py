@@ -14,41 +14,28 @@ import numpy as np
 import torch
 from torch import nn
 
+from lowlight.device import resolve_device
 from lowlight.errors import LowlightError
 from lowlight.inference.ensemble import ENSEMBLE_SIZES, self_ensemble
+from lowlight.inference.options import DEFAULT_MAX_MEMORY_GB, DEFAULT_TILE_OVERLAP
 from lowlight.inference.tiling import auto_tile_size, tiled_apply
 from lowlight.registry import create_model, model_info, pretrained_weights
 from lowlight.runtime import compile_frozen
 
 ZERO_SHOT_MODEL = "lucentvision"  # default for --zero-shot-steps
 FALLBACK_MODEL = "adaptive_gamma"  # best classical baseline on LOL eval15 (16.34 dB)
-DEFAULT_MAX_MEMORY_GB = 2.0
-DEFAULT_TILE_OVERLAP = 64
 _FALLBACK_BYTES_PER_PIXEL = 2000.0
+
+
+# Model used by ``lowlight enhance`` when none is given (None: the best classical baseline). darkir_m
+# looked best on the real photos of DICM: it brightens without lifting the sensor noise of dark skies,
+# where the curve models and adaptive gamma amplify it (README, "Trained weights").
+DEFAULT_ENHANCE_MODEL: str | None = "darkir_m"
 
 
 def default_model_name() -> str:
     """The model ``lowlight enhance`` uses when none is given."""
-    from lowlight.weights import DEFAULT_ENHANCE_MODEL
-
     return DEFAULT_ENHANCE_MODEL or FALLBACK_MODEL
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """'auto' picks CUDA, then Apple MPS, then the CPU; an unavailable device is an error."""
-    name = name.lower()
-    mps_ok = hasattr(torch.backends, "mps") and torch.backends.mps.is_available()
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        return torch.device("mps" if mps_ok else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise LowlightError("--device cuda: no CUDA device is available (this torch build or machine has none)")
-    if name == "mps" and not mps_ok:
-        raise LowlightError("--device mps: Apple MPS is not available on this machine")
-    if not (name == "cpu" or name == "mps" or name.startswith("cuda")):
-        raise LowlightError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps")
-    return torch.device(name)
 
 
 class Enhancer:
@@ -171,7 +158,7 @@ class Enhancer:
         x = x.clamp(0, 1)
         model = self.model if self.compiled is None else self.compiled
         if self.zero_shot_steps:
-            from lowlight.train.zero_shot import adapt_to_image
+            from lowlight.inference.zero_shot import adapt_to_image
 
             model, self.last_adaptation = adapt_to_image(self.model, x[:1], self.zero_shot_steps)
         run = functools.partial(self._run_model, model=model)

@@ -9,6 +9,7 @@ frame so that its mean brightness follows an exponential moving average of the r
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -20,8 +21,10 @@ import numpy as np
 import torch
 
 from lowlight.errors import ImageReadError, ImageWriteError, LowlightError
-from lowlight.inference.io import temporary_sibling
+from lowlight.inference.batch import check_suffix
+from lowlight.inference.options import EnhanceOptions
 from lowlight.inference.pipeline import Enhancer
+from lowlight.io import temporary_sibling
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
 
@@ -187,3 +190,48 @@ def _transcode(av, container, video, fps, total, path, enhancer, batch_size, smo
         flicker_raw=flicker(brightness["raw"]),
         flicker_output=flicker(brightness["output"]),
     )
+
+
+def enhance_videos(
+    videos: list[Path],
+    output: Path,
+    options: EnhanceOptions,
+    *,
+    suffix: str = "",
+    overwrite: bool = False,
+    batch_size: int = 4,
+    smoothing: float = 0.0,
+    report: Callable[[str], None] = print,
+    on_frame: Callable[[Path, int, int], None] | None = None,
+) -> int:
+    """Enhance several videos with one model; returns how many failed (each one is reported on one line).
+
+    ``output`` is a folder (``NAME{suffix}.mp4`` inside), or a video file name for a single video. Existing
+    outputs are skipped unless ``overwrite``; a video that fails (truncated, unreadable) does not stop the others.
+    """
+    missing = [str(v) for v in videos if not Path(v).is_file()]
+    if missing:
+        raise LowlightError(f"{missing[0]}: no such video file")
+    single_target = is_video_path(output)
+    if single_target and len(videos) > 1:
+        raise LowlightError(f"-o {output} is one file but {len(videos)} videos were given; give a folder")
+    check_suffix(suffix)
+    enhancer = options.enhancer()
+    report(f"model {enhancer.name} on {enhancer.device}")
+    failed = 0
+    for source in map(Path, videos):
+        target = Path(output) if single_target else Path(output) / f"{source.stem}{suffix}.mp4"
+        if target.exists() and not overwrite:
+            report(f"skipped {source}: {target} exists (use --overwrite to replace it)")
+            continue
+        try:
+            summary = enhance_video(
+                source, target, enhancer, batch_size=batch_size, smoothing=smoothing,
+                on_frame=None if on_frame is None else functools.partial(on_frame, source),
+            )  # fmt: skip
+        except LowlightError as exc:
+            failed += 1
+            report(f"failed {source}: {exc}")
+            continue
+        report(f"{source} -> {target}: {summary.line()}")
+    return failed

@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lowlight._registry import register_model
 from lowlight.layers._checks import check_image_batch
-from lowlight.registry import register_model
 
 _LEVELS = 256
 # BT.601 full-range RGB <-> YCbCr (JPEG convention).

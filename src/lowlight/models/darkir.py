@@ -16,9 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lowlight._registry import PretrainedWeights, register_model, register_weights
 from lowlight.layers import FourierAmplitudeMLP, LayerNorm2d, SimpleGate, crop_to, pad_to_multiple
 from lowlight.layers._checks import check_image_batch
-from lowlight.registry import register_model
 
 # oneDNN's depthwise convolution leaves its fast kernel when the padding exceeds 6: at dilation 9 the
 # padded convolution takes 2.5-4x as long as an explicit zero pad followed by an unpadded convolution
@@ -263,3 +263,30 @@ def darkir_m(**overrides: object) -> DarkIR:
 )
 def darkir_l(**overrides: object) -> DarkIR:
     return DarkIR(**{"width": 64, **overrides})
+
+
+# ----------------------------------------------------------------------------- shipped weights
+DARKIR_M_LOL = PretrainedWeights(
+    model="darkir_m",
+    file="darkir_m_lol.safetensors",
+    sha256="d3949a16c3ff951ac5657b38b28947cd90b4f2df23f5485eb1698cb22aed5876",
+    data="LOL-v1 our485 minus the 35 validation pairs of configs/splits/lol_our485_val.txt",
+    recipe="five stages (training_logs/darkir_m_lol/README.md): a 3,500-step L1 warm-up on 128x128 crops; "
+    "configs/darkir_m_lolv1_cpu.yaml (L1 + edge + side L1, 128x128 crops), 4,000 steps; "
+    "configs/darkir_m_lolv1_cpu_finetune.yaml (L1 + side L1, 256x256 crops, AdamW 1e-4), 1,250 steps; "
+    "configs/darkir_m_lolv1_cpu_finetune_psnr.yaml (per-image PSNR loss + side L1, 384x384 crops, AdamW "
+    "3e-5), 1,000 steps; then configs/darkir_m_lolv1_cpu_finetune_full.yaml (the same on whole 600x400 "
+    "images), 1,000 steps",
+    steps=10750,
+    training="2-core CPU (AMD EPYC, AVX-512), shared with other jobs: 1.6 h warm-up + 2.2 h + 1.1 h + 1.3 h "
+    "on one thread, then 1.25 h on two",
+    selection="best PSNR on the 35 held-out our485 validation pairs at each stage: step 4,000 of the main run "
+    "(21.45 dB), step 1,250 of the 256x256 fine-tune (21.52 dB), step 1,000 of the PSNR-loss fine-tune "
+    "(21.55 dB), then step 1,000 of the whole-image fine-tune (21.58 dB; validations every 250 steps); EMA "
+    "weights, float16 (0.0014 dB from float32)",
+    metrics={"psnr": 21.0732, "ssim": 0.7901, "ssim_skimage": 0.7881},
+    logs="training_logs/darkir_m_lol",
+    tag="lol_v1",
+)
+
+register_weights(DARKIR_M_LOL)

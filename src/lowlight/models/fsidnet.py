@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lowlight._registry import PretrainedWeights, register_model, register_weights
 from lowlight.layers import crop_to
 from lowlight.layers._checks import check_image_batch
 from lowlight.layers.fourier import (
@@ -34,7 +35,6 @@ from lowlight.layers.fourier import (
     parts_with_amplitude,
     rfft2_parts,
 )
-from lowlight.registry import register_model
 
 FourierMode = Literal["amplitude", "phase", "both"]
 
@@ -403,3 +403,29 @@ def fsidnet(**overrides: object) -> FSIDNet:
 @register_model(task="enhance", paper="FSIDNet (arXiv 2510.22154)", description="FSIDNet-S, width 8, for CPU training")
 def fsidnet_s(**overrides: object) -> FSIDNet:
     return FSIDNet(**{"width": 8, "blocks": (1, 1, 1), **overrides})
+
+
+# ----------------------------------------------------------------------------- shipped weights
+FSIDNET_LOL = PretrainedWeights(
+    model="fsidnet",
+    file="fsidnet_lol.safetensors",
+    sha256="491fef7880115732b7389117daf6b0d4344ad582c69361c417e5c813f1ea578f",
+    data="LOL-v1 our485 minus the 35 validation pairs of configs/splits/lol_our485_val.txt",
+    recipe="two stages (training_logs/fsidnet_lol/README.md): configs/fsidnet_lol_cpu.yaml with "
+    "name=fsidnet_lol_ship model.name=fsidnet threads=1 data.val_max_images=35 (128x128 crops, L1 + 0.5 "
+    "stage-1 L1 + 0.1 stage-1 amplitude + 0.1 phase, Adam 2e-4, cosine; the schedule length was changed on "
+    "resumes), 10,000 steps; then configs/fsidnet_lol_cpu_finetune_psnr.yaml (384x384 crops, per-image PSNR "
+    "loss + the stage-1 terms, Adam 3e-5), 750 steps",
+    steps=10750,
+    training="2-core CPU (AMD EPYC, AVX-512), shared with other jobs: about 4.9 h of optimizer time on one "
+    "thread (two for 2,500 steps), then 1.0 h on two",
+    selection="best PSNR on the 35 held-out our485 validation pairs at each stage: step 10,000 of the main "
+    "run (21.83 dB; 20.23 at 3,000, 21.29 at 5,000, 21.66 at 8,000, 21.80 at 11,000, 21.75 at 14,000), then "
+    "step 750 of the fine-tune (21.88 dB; 21.81 at 250, 21.87 at 500, 21.85 at 1,000); EMA weights, float16 "
+    "(0.001 dB from float32)",
+    metrics={"psnr": 20.6586, "ssim": 0.7715, "ssim_skimage": 0.7667},
+    logs="training_logs/fsidnet_lol",
+    tag="lol_v1",
+)
+
+register_weights(FSIDNET_LOL)

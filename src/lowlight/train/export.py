@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from lowlight import __version__
+from lowlight._version import __version__
 from lowlight.errors import CheckpointError, TrainingError
 from lowlight.train.state import load_state
 

@@ -22,9 +22,9 @@ from tqdm import tqdm
 from lowlight.config import dump_yaml, to_dict
 from lowlight.data.build import build_train_dataset, build_val_datasets, collate_batch, expand_path
 from lowlight.data.sampler import StreamSampler
+from lowlight.device import resolve_device
 from lowlight.errors import ConfigError, TrainingError
-from lowlight.inference.io import atomic_write_bytes, encode_image
-from lowlight.inference.pipeline import resolve_device
+from lowlight.io import atomic_write_bytes, encode_image
 from lowlight.losses import CombinedLoss
 from lowlight.metrics.functional import psnr, ssim
 from lowlight.registry import create_model

@@ -1,0 +1,24 @@
+"""Choosing the torch device from a user's string (bottom layer: imports nothing of lowlight but errors)."""
+
+from __future__ import annotations
+
+import torch
+
+from lowlight.errors import LowlightError
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """'auto' picks CUDA, then Apple MPS, then the CPU; an unavailable device is an error."""
+    name = name.lower()
+    mps_ok = hasattr(torch.backends, "mps") and torch.backends.mps.is_available()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if mps_ok else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise LowlightError("--device cuda: no CUDA device is available (this torch build or machine has none)")
+    if name == "mps" and not mps_ok:
+        raise LowlightError("--device mps: Apple MPS is not available on this machine")
+    if not (name == "cpu" or name == "mps" or name.startswith("cuda")):
+        raise LowlightError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps")
+    return torch.device(name)

@@ -1,0 +1,1 @@
+"""Training: configs, the trainer, checkpoints, export and the `lowlight train` command."""
