@@ -30,6 +30,12 @@ from torch import nn
 from lowlight._version import __version__
 from lowlight.errors import LowlightError
 from lowlight.io import atomic_write_bytes
+from lowlight.models.base import (
+    EXPORT_TOLERANCE,
+    PHASE_EXPORT_TOLERANCE,
+    EnhancementModel,
+    as_enhancement_model,
+)
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -39,8 +45,8 @@ EXAMPLE_SIZE = (67, 93)
 VERIFY_SIZES = ((64, 96), (47, 81), (128, 128), (33, 200), (251, 97))
 # Models that convolve the Fourier phase (FSIDNet) are ill-conditioned in bins of tiny amplitude;
 # the DFT of ONNX Runtime rounds differently from pocketfft, so they need a looser tolerance.
-AMPLITUDE_ONLY_TOLERANCE = 1e-4
-PHASE_CONV_TOLERANCE = 5e-3
+AMPLITUDE_ONLY_TOLERANCE = EXPORT_TOLERANCE
+PHASE_CONV_TOLERANCE = PHASE_EXPORT_TOLERANCE
 OPSET = 20
 
 
@@ -69,15 +75,9 @@ class _MainOutput(nn.Module):
         return out[-1] if isinstance(out, (tuple, list)) else out
 
 
-def convolves_phase(model: nn.Module) -> bool:
-    """Whether ``model`` applies a learned layer to the Fourier phase (looser ONNX tolerance)."""
-    return any(getattr(module, "phase", None) is not None and isinstance(module.phase, nn.Module)
-               for module in model.modules())  # fmt: skip
-
-
 def onnx_tolerance(model: nn.Module) -> float:
-    """Max absolute difference allowed between ONNX Runtime and PyTorch outputs for ``model``."""
-    return PHASE_CONV_TOLERANCE if convolves_phase(model) else AMPLITUDE_ONLY_TOLERANCE
+    """Max absolute difference allowed between ONNX Runtime and PyTorch outputs (the model's ``export_tolerance``)."""
+    return as_enhancement_model(model).export_tolerance
 
 
 def export_onnx(model: nn.Module, path: str | Path, *, metadata: dict[str, str] | None = None) -> Path:
@@ -112,8 +112,9 @@ def export_onnx(model: nn.Module, path: str | Path, *, metadata: dict[str, str] 
         raise OnnxExportError(f"ONNX export of {type(model).__name__} failed: {str(exc).splitlines()[0]}") from None
     proto = program.model_proto
     fields = {"lowlight_version": __version__, "torch_version": torch.__version__, **(metadata or {})}
-    fields["pad_multiple"] = str(int(getattr(model, "pad_multiple", 1)))
-    fields["inference_bytes_per_pixel"] = str(float(getattr(model, "inference_bytes_per_pixel", 0.0)))
+    contract = as_enhancement_model(model)
+    fields["pad_multiple"] = str(contract.pad_multiple)
+    fields["inference_bytes_per_pixel"] = str(float(contract.inference_bytes_per_pixel))
     fields["tolerance"] = str(onnx_tolerance(model))
     del proto.metadata_props[:]
     for key, value in fields.items():
@@ -134,7 +135,7 @@ def session_options(threads: int | None = None) -> onnxruntime.SessionOptions:
     return options
 
 
-class OnnxModule(nn.Module):
+class OnnxModule(EnhancementModel):
     """An exported model run by ONNX Runtime, usable where a PyTorch model is expected (CPU tensors).
 
     Attributes ``pad_multiple`` and ``inference_bytes_per_pixel`` come from the file's metadata, so
@@ -159,7 +160,7 @@ class OnnxModule(nn.Module):
         self.metadata = dict(meta)
         self.pad_multiple = int(meta.get("pad_multiple", 1))
         bytes_per_pixel = float(meta.get("inference_bytes_per_pixel", 0.0))
-        if bytes_per_pixel > 0:
+        if bytes_per_pixel > 0:  # files exported by other tools keep the contract's default
             self.inference_bytes_per_pixel = bytes_per_pixel
         self.input_name = self.session.get_inputs()[0].name
 

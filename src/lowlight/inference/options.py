@@ -18,9 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lowlight.errors import LowlightError
-
-DEFAULT_MAX_MEMORY_GB = 2.0
-DEFAULT_TILE_OVERLAP = 64
+from lowlight.inference.pipeline import DEFAULT_MAX_MEMORY_GB, DEFAULT_TILE_OVERLAP, Enhancer
 
 __all__ = ["DEFAULT_MAX_MEMORY_GB", "DEFAULT_TILE_OVERLAP", "EnhanceOptions", "replace"]
 
@@ -69,9 +67,7 @@ class EnhanceOptions:
             raise LowlightError(f"unknown enhance option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         return cls(**values)
 
-    def enhancer(self):
+    def enhancer(self) -> Enhancer:
         """The :class:`~lowlight.inference.pipeline.Enhancer` these options describe."""
-        from lowlight.inference.pipeline import Enhancer
-
         values = asdict(self)
         return Enhancer(values.pop("model"), **values)

@@ -17,14 +17,15 @@ from torch import nn
 from lowlight.device import resolve_device
 from lowlight.errors import LowlightError
 from lowlight.inference.ensemble import ENSEMBLE_SIZES, self_ensemble
-from lowlight.inference.options import DEFAULT_MAX_MEMORY_GB, DEFAULT_TILE_OVERLAP
 from lowlight.inference.tiling import auto_tile_size, tiled_apply
+from lowlight.models.base import as_enhancement_model
 from lowlight.registry import create_model, model_info, pretrained_weights
 from lowlight.runtime import compile_frozen
 
 ZERO_SHOT_MODEL = "lucentvision"  # default for --zero-shot-steps
 FALLBACK_MODEL = "adaptive_gamma"  # best classical baseline on LOL eval15 (16.34 dB)
-_FALLBACK_BYTES_PER_PIXEL = 2000.0
+DEFAULT_MAX_MEMORY_GB = 2.0
+DEFAULT_TILE_OVERLAP = 64
 
 
 # Model used by ``lowlight enhance`` when none is given (None: the best classical baseline). darkir_m
@@ -111,13 +112,13 @@ class Enhancer:
             model = OnnxModule(cached_export(model, self.name))
         # channels_last: fused layer norms and oneDNN convolutions avoid layout copies (about 5 % faster
         # for darkir_m on CPU, benchmarks/cpu_speed.py)
-        self.model = model.eval().to(self.device, memory_format=torch.channels_last)
+        self.model = as_enhancement_model(model).eval().to(self.device, memory_format=torch.channels_last)
         self.zero_shot_steps = zero_shot_steps
         self.last_adaptation: list[float] = []
         _configure_curve(self.model, self.name, strength, target_exposure, zero_shot_steps)
         # frozen weights: oneDNN pre-packs them; they do not change while enhancing
         self.compiled = compile_frozen(self.model) if compile_model else None
-        align = int(getattr(self.model, "pad_multiple", 1))
+        align = self.model.pad_multiple
         if tile and tile - tile_overlap < align:
             raise LowlightError(
                 f"--tile ({tile}) minus --tile-overlap ({tile_overlap}) must be at least {align} for this model"
@@ -127,7 +128,7 @@ class Enhancer:
         self.tile = tile
         self.tile_overlap = tile_overlap
         self.budget_bytes = max_memory_gb * 1024**3
-        self.bytes_per_pixel = float(getattr(self.model, "inference_bytes_per_pixel", _FALLBACK_BYTES_PER_PIXEL))
+        self.bytes_per_pixel = float(self.model.inference_bytes_per_pixel)
 
     def tile_size_for(self, height: int, width: int) -> int | None:
         """Tile side used for an image of this size, or None for whole-image processing."""
@@ -168,7 +169,7 @@ class Enhancer:
             if on_tile:
                 on_tile(1, 1)
             return out
-        align = int(getattr(self.model, "pad_multiple", 1))
+        align = self.model.pad_multiple
         return tiled_apply(run, x, tile, self.tile_overlap, on_tile, align=align).clamp_(0, 1)
 
     def enhance_array(self, rgb: np.ndarray, on_tile: Callable[[int, int], None] | None = None) -> np.ndarray:

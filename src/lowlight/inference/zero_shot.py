@@ -56,8 +56,8 @@ def adapt_to_image(
         optimizer = torch.optim.Adam(adapted.parameters(), lr=lr)
         history = []
         for _ in range(steps):
-            out, maps = adapted(small, return_maps=True)
-            loss, _ = loss_fn(out, input=small, maps=maps)
+            result = adapted.forward_train(small)
+            loss, _ = loss_fn(result.out, input=small, maps=result.aux["maps"])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(adapted.parameters(), 0.1)  # as in the Zero-DCE family's training

@@ -164,6 +164,12 @@ class CombinedLoss(nn.Module):
         return "tv" in self.weights
 
     @property
+    def aux_inputs(self) -> tuple[str, ...]:
+        """Names of the model's auxiliary outputs (``forward_train``) that these terms read."""
+        used = (("side", self.uses_side_output), ("stage1", self.uses_stage1), ("maps", self.uses_maps))
+        return tuple(name for name, needed in used if needed)
+
+    @property
     def needs_target(self) -> bool:
         return any(_base(name) not in ZERO_REFERENCE for name in self.weights)
 

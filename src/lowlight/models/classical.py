@@ -15,10 +15,10 @@ import math
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from lowlight._registry import register_model
 from lowlight.layers._checks import check_image_batch
+from lowlight.models.base import EnhancementModel
 
 _LEVELS = 256
 # BT.601 full-range RGB <-> YCbCr (JPEG convention).
@@ -161,7 +161,7 @@ def _replace_luma(x: torch.Tensor, new_luma: torch.Tensor) -> torch.Tensor:
     return ycbcr_to_rgb(ycbcr).clamp(0, 1)
 
 
-class GammaCorrection(nn.Module):
+class GammaCorrection(EnhancementModel):
     """Fixed gamma curve (no parameters)."""
 
     def __init__(self, *, gamma: float = 1 / 2.2) -> None:
@@ -172,7 +172,7 @@ class GammaCorrection(nn.Module):
         return gamma_curve(x, self.gamma)
 
 
-class AdaptiveGamma(nn.Module):
+class AdaptiveGamma(EnhancementModel):
     """Per-image gamma moving the mean intensity to ``target_mean``."""
 
     def __init__(self, *, target_mean: float = 0.5) -> None:
@@ -183,7 +183,7 @@ class AdaptiveGamma(nn.Module):
         return adaptive_gamma_curve(x, self.target_mean)
 
 
-class HistogramEqualization(nn.Module):
+class HistogramEqualization(EnhancementModel):
     """Global histogram equalisation of the BT.601 luma; chroma (Cb, Cr) kept."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -192,7 +192,7 @@ class HistogramEqualization(nn.Module):
         return _replace_luma(x, equalize_levels(_quantise(luma)))
 
 
-class CLAHE(nn.Module):
+class CLAHE(EnhancementModel):
     """Contrast-limited adaptive histogram equalisation of the luma; chroma kept."""
 
     def __init__(self, *, grid: tuple[int, int] = (8, 8), clip_limit: float = 2.0) -> None:

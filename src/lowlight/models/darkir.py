@@ -19,6 +19,7 @@ from torch import nn
 from lowlight._registry import PretrainedWeights, register_model, register_weights
 from lowlight.layers import FourierAmplitudeMLP, LayerNorm2d, SimpleGate, crop_to, pad_to_multiple
 from lowlight.layers._checks import check_image_batch
+from lowlight.models.base import EnhancementModel, TrainOutput
 
 # oneDNN's depthwise convolution leaves its fast kernel when the padding exceeds 6: at dilation 9 the
 # padded convolution takes 2.5-4x as long as an explicit zero pad followed by an unpadded convolution
@@ -166,13 +167,15 @@ class BlockStack(nn.Module):
         return x
 
 
-class DarkIR(nn.Module):
+class DarkIR(EnhancementModel):
     """DarkIR U-Net: (B, 3, H, W) RGB in [0, 1] -> restored (B, 3, H, W), any H and W.
 
     ``forward(x, side_loss=True)`` also returns the low-resolution side output used by the
     training loss: ``(side, out)`` with ``side`` of shape (B, 3, ceil(H/8), ceil(W/8)), computed
     on the zero-padded input. The output is not clamped.
     """
+
+    aux_outputs = frozenset({"side"})
 
     def __init__(
         self,
@@ -245,6 +248,10 @@ class DarkIR(nn.Module):
         if side is not None:
             return side, out
         return out
+
+    def forward_train(self, x: torch.Tensor) -> TrainOutput:
+        side, out = self(x, side_loss=True)
+        return TrainOutput(out, {"side": side})
 
 
 @register_model(

@@ -35,6 +35,7 @@ from lowlight.layers.fourier import (
     parts_with_amplitude,
     rfft2_parts,
 )
+from lowlight.models.base import PHASE_EXPORT_TOLERANCE, EnhancementModel, TrainOutput
 
 FourierMode = Literal["amplitude", "phase", "both"]
 
@@ -331,7 +332,7 @@ class Stage2(nn.Module):
         return x2 + self.head(feature)
 
 
-class FSIDNet(nn.Module):
+class FSIDNet(EnhancementModel):
     """FSIDNet: (B, 3, H, W) RGB in [0, 1] -> enhanced (B, 3, H, W), any H and W.
 
     ``forward(x, return_stages=True)`` returns ``(y1, x2, y2)``: the stage-1 output (lightness), the
@@ -375,6 +376,8 @@ class FSIDNet(nn.Module):
         self.two_stage = two_stage
         self.detach_stage2_input = detach_stage2_input
         self.pad_multiple = 2 ** (len(blocks) - 1)
+        self.aux_outputs = frozenset({"stage1", "stage2_input"}) if two_stage else frozenset()
+        self.export_tolerance = PHASE_EXPORT_TOLERANCE  # FSIP blocks convolve the phase
         self.inference_bytes_per_pixel = 180 * width  # peak RSS growth measured: 2.8 kB/px at 1 MP, width 16
         self.stage1 = Stage1(width, blocks, "amplitude" if two_stage else "both", down_kernel, **switches)
         self.stage2 = Stage2(width, blocks, down_kernel, iem, csff, filter_kernel, **switches) if two_stage else None
@@ -393,6 +396,10 @@ class FSIDNet(nn.Module):
         if return_stages:
             return crop_to(y1, height, width), crop_to(x2, height, width), out
         return out
+
+    def forward_train(self, x: torch.Tensor) -> TrainOutput:
+        y1, x2, out = self(x, return_stages=True)
+        return TrainOutput(out, {} if y1 is None else {"stage1": y1, "stage2_input": x2})
 
 
 @register_model(task="enhance", paper="FSIDNet (arXiv 2510.22154)", description="FSIDNet, width 16, 3 scales")

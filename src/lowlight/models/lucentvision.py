@@ -19,6 +19,7 @@ from torch import nn
 from lowlight._registry import PretrainedWeights, register_model, register_weights
 from lowlight.layers._checks import check_image_batch
 from lowlight.layers.curve import CurveModelMixin, DepthwiseSeparableConv
+from lowlight.models.base import EnhancementModel, TrainOutput
 
 
 def _stream(width: int, depth: int) -> nn.Sequential:
@@ -50,7 +51,7 @@ class SpatialAttention(nn.Module):
         return torch.sigmoid(self.score(self.project(g)))
 
 
-class LucentVisionNet(CurveModelMixin, nn.Module):
+class LucentVisionNet(CurveModelMixin, EnhancementModel):
     """(B, 3, H, W) in [0, 1] -> enhanced (B, 3, H, W) in [0, 1], any H and W.
 
     ``forward(x, return_maps=True)`` also returns the curve maps D (for the smoothness loss).
@@ -64,6 +65,8 @@ class LucentVisionNet(CurveModelMixin, nn.Module):
         per_iteration_maps: one 3-channel map per iteration instead of one shared map.
         head_skip: feed the full-resolution stream's features to the head beside the attended ones.
     """
+
+    aux_outputs = frozenset({"maps"})
 
     def __init__(
         self,
@@ -111,6 +114,10 @@ class LucentVisionNet(CurveModelMixin, nn.Module):
         maps = torch.tanh(self.head(torch.cat([attended, f1], 1) if self.head_skip else attended))
         out = self.curve(x, maps)
         return (out, maps) if return_maps else out
+
+    def forward_train(self, x: torch.Tensor) -> TrainOutput:
+        out, maps = self(x, return_maps=True)
+        return TrainOutput(out, {"maps": maps})
 
 
 @register_model(

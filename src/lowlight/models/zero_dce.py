@@ -17,6 +17,7 @@ from torch import nn
 from lowlight._registry import PretrainedWeights, register_model, register_weights
 from lowlight.layers._checks import check_image_batch
 from lowlight.layers.curve import CurveModelMixin, DepthwiseSeparableConv
+from lowlight.models.base import EnhancementModel, TrainOutput
 from lowlight.models.lucentvision import ZERO_SHOT_SELECTION
 
 
@@ -44,7 +45,7 @@ class CurveEstimator(nn.Module):
         return torch.tanh(self.conv7(torch.cat([x1, x6], 1)))
 
 
-class ZeroDCE(CurveModelMixin, nn.Module):
+class ZeroDCE(CurveModelMixin, EnhancementModel):
     """Curve-estimation enhancer: (B, 3, H, W) in [0, 1] -> same shape in [0, 1].
 
     ``forward(x, return_maps=True)`` also returns the curve maps (for the illumination smoothness loss).
@@ -57,6 +58,8 @@ class ZeroDCE(CurveModelMixin, nn.Module):
         map_scale: at inference, estimate the maps on the input downscaled by this factor and
             upsample them (Zero-DCE++ uses 12 for speed); training always uses scale 1.
     """
+
+    aux_outputs = frozenset({"maps"})
 
     def __init__(
         self,
@@ -83,6 +86,10 @@ class ZeroDCE(CurveModelMixin, nn.Module):
             maps = F.interpolate(maps, size=x.shape[-2:], mode="bilinear", align_corners=False)
         out = self.curve(x, maps)
         return (out, maps) if return_maps else out
+
+    def forward_train(self, x: torch.Tensor) -> TrainOutput:
+        out, maps = self(x, return_maps=True)
+        return TrainOutput(out, {"maps": maps})
 
 
 @register_model(task="enhance (zero-reference)", paper="Zero-DCE (CVPR 2020)", description="Zero-DCE, 24 curve maps")

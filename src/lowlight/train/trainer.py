@@ -27,6 +27,7 @@ from lowlight.errors import ConfigError, TrainingError
 from lowlight.io import atomic_write_bytes, encode_image
 from lowlight.losses import CombinedLoss
 from lowlight.metrics.functional import psnr, ssim
+from lowlight.models.base import TrainingView, as_enhancement_model
 from lowlight.registry import create_model
 from lowlight.train.config import TrainConfig
 from lowlight.train.distributed import DistContext, barrier, close_distributed, init_distributed, mean_across
@@ -91,11 +92,11 @@ class Trainer:
 
         torch.manual_seed(config.seed)
         init = expand_path(config.model.init) if config.model.init else None
-        self.model = create_model(config.model.name, weights=init, **config.model.args).train()
+        self.model = as_enhancement_model(create_model(config.model.name, weights=init, **config.model.args)).train()
         self.model.to(self.device)
         if config.channels_last:
             self.model.to(memory_format=torch.channels_last)
-        side_scale = getattr(self.model, "side_output_scale", 8)
+        side_scale = self.model.side_output_scale
         vgg = expand_path(config.vgg_weights) if config.vgg_weights else None
         self.loss = CombinedLoss(
             config.losses,
@@ -105,9 +106,9 @@ class Trainer:
             exposure_level=config.exposure_level,
             spatial_neighbours=config.spatial_neighbours,
         ).to(self.device)
-        if self.loss.uses_side_output and not hasattr(self.model, "side_out"):
+        if self.loss.uses_side_output and "side" not in self.model.aux_outputs:
             raise ConfigError(f"side.* loss terms need a model with a side output; {config.model.name} has none")
-        if self.loss.uses_stage1 and getattr(self.model, "stage2", None) is None:
+        if self.loss.uses_stage1 and "stage1" not in self.model.aux_outputs:
             raise ConfigError(f"stage1.* loss terms need a two-stage model; {config.model.name} is not one")
         self.optimizer = _build_optimizer(config, self.model)
         sched = config.schedule
@@ -137,12 +138,14 @@ class Trainer:
         elif resume and self.ctx.is_main:
             log.info("no checkpoint in %s yet: starting from scratch", self.run_dir)
 
-        self.train_model: nn.Module = self.model
+        # the training pass goes through forward_train; DDP and torch.compile wrap that view of the model
+        self.train_model: nn.Module = TrainingView(self.model)
         if self.ctx.enabled:
+            unused = set(self.model.aux_outputs) - set(self.loss.aux_inputs)
             self.train_model = DistributedDataParallel(
-                self.model,
+                self.train_model,
                 device_ids=[self.device.index] if self.device.type == "cuda" else None,
-                find_unused_parameters=hasattr(self.model, "side_out") and not self.loss.uses_side_output,
+                find_unused_parameters="side" in unused,
             )
         if config.compile:
             self.train_model = torch.compile(self.train_model)
@@ -213,20 +216,12 @@ class Trainer:
         )
 
     # ----------------------------------------------------------------- steps
-    def _forward(self, model: nn.Module, low: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def _forward(self, view: nn.Module, low: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The output and the auxiliary outputs the loss needs (DarkIR's side output, FSIDNet's stage 1)."""
         amp = self.amp_dtype is not None
         with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=amp):
-            if self.loss.uses_side_output:
-                side, out = model(low, side_loss=True)
-                return out, {"side": side}
-            if self.loss.uses_stage1:
-                stage1, _, out = model(low, return_stages=True)
-                return out, {"stage1": stage1}
-            if self.loss.uses_maps:
-                out, maps = model(low, return_maps=True)
-                return out, {"maps": maps}
-            return model(low), {}
+            result = view(low)  # a TrainingView (maybe inside DDP or compiled): runs forward_train
+        return result.out, {name: result.aux[name] for name in self.loss.aux_inputs}
 
     def _to_device(self, tensor: torch.Tensor) -> torch.Tensor:
         tensor = tensor.to(self.device, non_blocking=True)
@@ -307,7 +302,7 @@ class Trainer:
         return {key: float(np.mean(values)) for key, values in scores.items() if values}
 
     def _zero_reference_loss(self, model: nn.Module, low: torch.Tensor) -> float:
-        out, auxiliary = self._forward(model, low)
+        out, auxiliary = self._forward(TrainingView(model), low)
         return self.loss(out, input=low, **auxiliary)[0].item()
 
     # ----------------------------------------------------------------- loop
