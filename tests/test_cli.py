@@ -179,6 +179,8 @@ def test_list_models(capsys):
     code, text = run(["list-models"], capsys)
     assert code == 0
     assert "darkir_m" in text and "3,321,638" in text and "not needed" in text
+    darkir_row = next(line for line in text.splitlines() if line.startswith("darkir_m "))
+    assert "lol_v1" in darkir_row and "*" in darkir_row  # its tags, the default marked
 
 
 CONSOLE_SCRIPT = shutil.which("lowlight", path=str(Path(sys.executable).parent)) or shutil.which("lowlight")

@@ -292,13 +292,14 @@ def _add_list_models(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_list_models(args: argparse.Namespace) -> int:
-    from lowlight.registry import create_model, list_models, model_info, pretrained_weights
+    from lowlight.registry import create_model, list_models, model_info, shipped_weights
 
-    rows = [("name", "params", "task", "weights", "description")]
+    rows = [("name", "params", "task", "weights (* default; NAME.TAG)", "description")]
     for name in list_models(args.pattern):
         info = model_info(name)
         params = sum(p.numel() for p in create_model(name).parameters())
-        shipped = "yes" if pretrained_weights(name) else ("not needed" if not info.learned else "no")
+        tags = [entry.tag + ("*" if entry.default else "") for entry in shipped_weights() if entry.model == name]
+        shipped = ", ".join(tags) if tags else ("not needed" if not info.learned else "no")
         rows.append((name, f"{params:,}", info.task, shipped, info.description))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
