@@ -145,7 +145,7 @@ def test_export_on_a_full_disk_exits_non_zero_and_writes_nothing(tmp_path, capsy
 # ----------------------------------------------------------------------------- 4. videos
 def test_a_truncated_video_is_one_line_and_the_next_video_is_still_processed(tmp_path, capsys):
     av = pytest.importorskip("av")
-    from tests.test_video import _clip
+    from tests.inference.test_video import _clip
 
     good = _clip(tmp_path / "good.mp4", frames=6, audio=False)
     data = good.read_bytes()

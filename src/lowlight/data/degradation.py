@@ -211,7 +211,12 @@ def apply_degradation(clean: np.ndarray, params: DegradationParams, rng: np.rand
 
 
 def degrade(clean: np.ndarray, rng: np.random.Generator, config: DegradationConfig | None = None):
-    """Draw parameters and degrade ``clean``; returns (dark image, parameters)."""
+    """Draw parameters and degrade ``clean``; returns (dark image, parameters).
+
+    >>> dark, params = degrade(np.full((32, 32, 3), 0.5, np.float32), np.random.default_rng(0), CALIBRATED)
+    >>> dark.shape, bool(dark.mean() < 0.5), params.tone
+    ((32, 32, 3), True, 'srgb')
+    """
     config = config or DegradationConfig()
     params = sample_params(rng, config)
     return apply_degradation(clean, params, rng, config.quantize), params

@@ -21,7 +21,11 @@ def _check_pair(pred: torch.Tensor, target: torch.Tensor) -> None:
 
 
 def psnr(pred: torch.Tensor, target: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
-    """Peak signal-to-noise ratio in dB per image: 10 log10(range^2 / MSE) over pixels and channels."""
+    """Peak signal-to-noise ratio in dB per image: 10 log10(range^2 / MSE) over pixels and channels.
+
+    >>> psnr(torch.full((1, 3, 4, 4), 0.5), torch.full((1, 3, 4, 4), 0.6)).round()
+    tensor([20.])
+    """
     _check_pair(pred, target)
     mse = (pred.double() - target.double()).pow(2).flatten(1).mean(1)
     return (10 * torch.log10(data_range**2 / mse)).to(pred.dtype)

@@ -16,7 +16,7 @@ from lowlight.models.fsidnet import CrossScaleFusion, DynamicFilter, FourierBloc
 from lowlight.train.config import TrainConfig
 from lowlight.train.trainer import Trainer
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 def _small(**kwargs) -> FSIDNet:

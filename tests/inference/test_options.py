@@ -49,7 +49,7 @@ def test_the_api_takes_every_option_including_curve_controls():
 def test_zero_shot_steps_work_for_videos(tmp_path, capsys, monkeypatch):
     pytest.importorskip("av")
     from lowlight.inference import zero_shot
-    from tests.test_video import _clip
+    from tests.inference.test_video import _clip
 
     calls = []
     original = zero_shot.adapt_to_image

@@ -81,7 +81,7 @@ def test_bad_override_and_bad_yaml(tmp_path):
         read_yaml(tmp_path / "absent.yaml")
 
 
-@pytest.mark.parametrize("recipe", sorted((Path(__file__).parents[1] / "configs").glob("*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("recipe", sorted((Path(__file__).parents[2] / "configs").glob("*.yaml")), ids=lambda p: p.stem)
 def test_recipes_parse(recipe):
     config = load_config(TrainConfig, recipe)
     assert config.name == recipe.stem
