@@ -157,3 +157,22 @@ def test_upsample_side_crops_to_odd_sizes():
     side = torch.arange(4.0).view(1, 1, 2, 2)
     up = upsample_side(side, (13, 15), scale=8)
     assert up.shape == (1, 1, 13, 15) and up[0, 0, 0, 0] == 0 and up[0, 0, 12, 14] == 3
+
+
+# ----------------------------------------------------------------------------- lattice loss
+def test_lattice_loss_sees_a_period_8_grid_and_has_exact_gradients():
+    from lowlight.losses import LOSSES, lattice_loss
+
+    target = torch.rand(2, 3, 64, 72, generator=torch.Generator().manual_seed(0))
+    rows = (torch.arange(64) % 8 == 0)[:, None]
+    cols = (torch.arange(72) % 8 == 0)[None, :]
+    grid = 0.01 * (rows | cols).float()
+    noise = 0.003 * torch.randn(2, 3, 64, 72, generator=torch.Generator().manual_seed(1))
+    assert lattice_loss(target + noise + grid, target) > 2 * lattice_loss(target + noise, target)
+    assert lattice_loss(target, target) < 1e-5
+    assert isinstance(LOSSES["lattice"](), torch.nn.Module)
+    x = torch.rand(1, 2, 24, 20, dtype=torch.float64, requires_grad=True)
+    t = torch.rand(1, 2, 24, 20, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda a: lattice_loss(a, t), (x,))
+    with pytest.raises(ValueError, match="at least 16x16"):
+        lattice_loss(torch.zeros(1, 3, 8, 40), torch.zeros(1, 3, 8, 40))

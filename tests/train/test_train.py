@@ -99,7 +99,7 @@ def test_training_run_writes_everything(pairs, tmp_path):
     assert rows[0].startswith("step,lr,loss,") and len(rows) == 4
     assert [r.split(",")[0] for r in (run / "val_log.csv").read_text().splitlines()[1:]] == ["3", "6"]
     assert len(list((run / "samples" / "step_0000003").glob("*.png"))) == 1
-    assert trainer.step == 6 and set(trainer.last_metrics) == {"psnr", "ssim"}
+    assert trainer.step == 6 and set(trainer.last_metrics) == {"psnr", "ssim", "grid_db"}
     state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
     assert {"model", "ema", "optimizer", "scheduler", "scaler", "step", "rng", "config"} <= set(state)
     assert state["scheduler"]["last_epoch"] == 6
@@ -267,3 +267,13 @@ def test_several_validation_sets_need_distinct_names(pairs, tmp_path):
     config["data"]["val"] = [{"path": str(pairs)}, {"path": str(pairs)}]
     with pytest.raises(ConfigError, match="its own name"):
         from_dict(TrainConfig, config)
+
+
+def test_selection_can_subtract_the_lattice_the_outputs_add(pairs, tmp_path):
+    config = tiny_config(pairs, tmp_path, steps=3, selection="psnr_minus_grid")
+    trainer = run_in_process(config)
+    assert "grid_db" in trainer.last_metrics
+    expected = trainer.last_metrics["psnr"] - max(trainer.last_metrics["grid_db"], 0.0)
+    assert trainer.best_psnr == pytest.approx(expected)
+    with pytest.raises(ConfigError, match="selection"):
+        from_dict(TrainConfig, tiny_config(pairs, tmp_path, selection="ssim"))

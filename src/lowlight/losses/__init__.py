@@ -19,7 +19,14 @@ from torch import nn
 
 from lowlight.errors import ConfigError
 from lowlight.layers.fourier import combine_amplitude_phase
-from lowlight.losses.fourier import FourierAmplitudeLoss, FourierPhaseLoss, amplitude_loss, phase_loss
+from lowlight.losses.fourier import (
+    FourierAmplitudeLoss,
+    FourierPhaseLoss,
+    LatticeLoss,
+    amplitude_loss,
+    lattice_loss,
+    phase_loss,
+)
 from lowlight.losses.perceptual import MISSING_WEIGHTS_HINT, VGGPerceptualLoss
 from lowlight.losses.pixel import CharbonnierLoss, L1Loss, MSELoss, PSNRLoss, charbonnier_loss, psnr_loss
 from lowlight.losses.structural import EdgeLoss, SSIMLoss, laplacian
@@ -47,6 +54,7 @@ LOSSES: dict[str, Callable[[], nn.Module]] = {
     "edge": EdgeLoss,
     "amplitude": FourierAmplitudeLoss,
     "phase": FourierPhaseLoss,
+    "lattice": LatticeLoss,
 }
 
 __all__ = [
@@ -60,6 +68,7 @@ __all__ = [
     "FourierPhaseLoss",
     "IlluminationSmoothnessLoss",
     "L1Loss",
+    "LatticeLoss",
     "MSELoss",
     "NoReferenceQualityLoss",
     "PSNRLoss",
@@ -70,6 +79,7 @@ __all__ = [
     "amplitude_loss",
     "charbonnier_loss",
     "laplacian",
+    "lattice_loss",
     "phase_loss",
     "psnr_loss",
     "upsample_side",

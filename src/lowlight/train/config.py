@@ -134,6 +134,9 @@ class TrainConfig:
     val_every: int = 500
     checkpoint_every: int = 250
     sample_images: int = 4
+    # checkpoint choice on paired validation data: "psnr", or "psnr_minus_grid" (PSNR less the positive part
+    # of the grid-artifact figure, so a checkpoint cannot win by adding a lattice)
+    selection: Literal["psnr", "psnr_minus_grid"] = "psnr"
 
     def __post_init__(self) -> None:
         if self.steps < 1:

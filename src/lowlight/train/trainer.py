@@ -279,7 +279,9 @@ class Trainer:
     def _validate_source(self, model: nn.Module, name: str | None, dataset) -> dict[str, float]:
         limit = self.config.data.val_max_images
         count = len(dataset) if limit is None else min(len(dataset), limit)
-        scores: dict[str, list[float]] = {"psnr": [], "ssim": [], "zero_reference_loss": [], "brightness": []}
+        scores: dict[str, list[float]] = {
+            "psnr": [], "ssim": [], "grid_db": [], "zero_reference_loss": [], "brightness": []
+        }  # fmt: skip
         sample_dir = self.run_dir / "samples" / f"step_{self.step:07d}"
         for index in range(count):
             item = dataset[index]
@@ -292,6 +294,8 @@ class Trainer:
                 high = item["high"][None].to(self.device)
                 scores["psnr"].append(psnr(out, high).item())
                 scores["ssim"].append(ssim(out, high).item())
+                if min(out.shape[-2:]) >= 16:
+                    scores["grid_db"].append(_grid_db(out, high))
             elif not self.loss.needs_target:
                 scores["zero_reference_loss"].append(self._zero_reference_loss(model, low))
                 scores["brightness"].append(out.mean().item())
@@ -381,9 +385,20 @@ class Trainer:
                 val_log.write({"step": self.step, **metrics})
                 board.write(self.step, metrics, "val")
                 tqdm.write(f"step {self.step}: " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-                # best = highest PSNR, or lowest zero-reference loss on unpaired validation data
+                # best = highest PSNR (optionally less the lattice the outputs add), or lowest zero-reference
+                # loss on unpaired validation data
                 score = metrics.get("psnr", -metrics.get("zero_reference_loss", math.inf))
+                if self.config.selection == "psnr_minus_grid" and "grid_db" in metrics:
+                    score -= max(metrics["grid_db"], 0.0)
                 if score > self.best_psnr:
                     self.best_psnr = score
                     self._save(self.best_path)
         barrier(self.ctx)
+
+
+def _grid_db(out: torch.Tensor, target: torch.Tensor) -> float:
+    """Grid-artifact figure of one validation output against its target (:mod:`lowlight.metrics.grid`)."""
+    from lowlight.metrics.grid import grid_artifact_db
+
+    as_array = lambda t: t[0].detach().float().cpu().permute(1, 2, 0).numpy()  # noqa: E731
+    return grid_artifact_db(np.round(as_array(out) * 255) / 255, as_array(target))
