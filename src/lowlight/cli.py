@@ -97,14 +97,18 @@ def _add_enhance(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULT_MAX_PIXELS / 1e6,
         help=f"refuse images larger than this many megapixels (default {DEFAULT_MAX_PIXELS / 1e6:.0f})",
     )
+    p.add_argument(
+        "--exposure", type=finite_float(-4.0, 4.0), default=0.0,
+        help="brightness of the result in EV stops, -4..4, for every model (0 = the model's own choice; "
+        "highlights roll off instead of clipping)",
+    )  # fmt: skip
+    p.add_argument(
+        "--target-exposure", type=finite_float(0.0, 1.0, inclusive=False),
+        help="pick the brightness per image so the mean level reaches this (0-1), for every model",
+    )  # fmt: skip
     curves = p.add_argument_group("curve models (zero_dce, zero_dce_pp, lucentvision)")
     curves.add_argument(
         "--strength", type=finite_float(0.0, 3.0), help="curve strength: 1 as trained, lower darker, higher brighter"
-    )
-    curves.add_argument(
-        "--target-exposure",
-        type=finite_float(0.0, 1.0, inclusive=False),
-        help="pick the strength per image for this mean brightness",
     )
     curves.add_argument(
         "--zero-shot-steps",
@@ -142,6 +146,7 @@ def _enhance_options(args: argparse.Namespace):
         max_memory_gb=args.max_memory,
         strength=args.strength,
         target_exposure=args.target_exposure,
+        exposure=args.exposure,
         zero_shot_steps=args.zero_shot_steps,
         backend=args.backend,
         onnx_file=args.onnx,

@@ -31,7 +31,8 @@ class EnhanceOptions:
     weights: checkpoint file for ``model`` (None: the shipped weights).
     device: "auto", "cpu", "cuda", "cuda:N" or "mps"; half: float16 convolutions on a GPU.
     tile / tile_overlap / max_memory_gb: tiling (None: chosen from the memory budget; 0: never).
-    strength / target_exposure / zero_shot_steps: curve models' controls.
+    exposure: brightness change in EV stops for every model (0: the model's choice); target_exposure: pick it
+        per image for this mean brightness. strength / zero_shot_steps: curve models' controls.
     backend / onnx_file / compile_model: how the network runs.
     self_ensemble: "none", "flip" or "x8".
     """
@@ -45,6 +46,7 @@ class EnhanceOptions:
     max_memory_gb: float = DEFAULT_MAX_MEMORY_GB
     strength: float | None = None
     target_exposure: float | None = None
+    exposure: float = 0.0
     zero_shot_steps: int = 0
     backend: str = "torch"
     onnx_file: str | None = None

@@ -17,7 +17,9 @@ from torch import nn
 from lowlight.device import resolve_device
 from lowlight.errors import LowlightError
 from lowlight.inference.ensemble import ENSEMBLE_SIZES, self_ensemble
+from lowlight.inference.exposure import EV_RANGE, apply_exposure, exposure_for_target
 from lowlight.inference.tiling import auto_tile_size, tiled_apply
+from lowlight.layers.curve import CurveModelMixin
 from lowlight.models.base import as_enhancement_model
 from lowlight.registry import create_model, model_info, pretrained_weights
 from lowlight.runtime import compile_frozen
@@ -51,8 +53,10 @@ class Enhancer:
         tile_overlap: overlap between tiles in pixels.
         max_memory_gb: activation memory budget used to pick the tile size.
         strength: curve models only: scale of the curve maps (1 = as trained, lower is darker).
-        target_exposure: curve models only: choose the strength per image so the output's mean
-            brightness reaches this value (0-1), when it can.
+        target_exposure: choose the brightness per image so the output's mean sRGB level reaches this
+            value (0-1): curve models through their strength, the others through ``exposure``.
+        exposure: brightness change of the result in EV stops (0 = the model's own choice), for every
+            model; see :mod:`lowlight.inference.exposure`.
         zero_shot_steps: curve models only: fine-tune a copy of the model on each image for this many
             steps with the zero-reference losses before enhancing it (works without weights, too).
         backend: "torch", or "onnxruntime" to run an ONNX export of the model (CPU).
@@ -76,6 +80,7 @@ class Enhancer:
         max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
         strength: float | None = None,
         target_exposure: float | None = None,
+        exposure: float = 0.0,
         zero_shot_steps: int = 0,
         backend: str = "torch",
         onnx_file: str | Path | None = None,
@@ -116,6 +121,13 @@ class Enhancer:
         self.zero_shot_steps = zero_shot_steps
         self.last_adaptation: list[float] = []
         _configure_curve(self.model, self.name, strength, target_exposure, zero_shot_steps)
+        if target_exposure is not None and exposure:
+            raise LowlightError("give --exposure or --target-exposure, not both")
+        if not EV_RANGE[0] <= exposure <= EV_RANGE[1]:
+            raise LowlightError(f"--exposure must be within {EV_RANGE[0]:g}..{EV_RANGE[1]:g} EV, got {exposure}")
+        self.exposure = exposure
+        # curve models reach a target through their own strength; the others through the exposure curve
+        self.target_exposure = None if isinstance(self.model, CurveModelMixin) else target_exposure
         # frozen weights: oneDNN pre-packs them; they do not change while enhancing
         self.compiled = compile_frozen(self.model) if compile_model else None
         align = self.model.pad_multiple
@@ -168,9 +180,16 @@ class Enhancer:
             out = run(x)
             if on_tile:
                 on_tile(1, 1)
-            return out
-        align = self.model.pad_multiple
-        return tiled_apply(run, x, tile, self.tile_overlap, on_tile, align=align).clamp_(0, 1)
+        else:
+            out = tiled_apply(run, x, tile, self.tile_overlap, on_tile, align=self.model.pad_multiple).clamp_(0, 1)
+        return self._adjust_exposure(out)
+
+    def _adjust_exposure(self, out: torch.Tensor) -> torch.Tensor:
+        if self.target_exposure is not None:
+            return torch.cat(
+                [apply_exposure(image[None], exposure_for_target(image[None], self.target_exposure)) for image in out]
+            )
+        return apply_exposure(out, self.exposure) if self.exposure else out
 
     def enhance_array(self, rgb: np.ndarray, on_tile: Callable[[int, int], None] | None = None) -> np.ndarray:
         """(H, W, 3) float32 in [0, 1] -> enhanced (H, W, 3) float32 in [0, 1]."""
@@ -183,11 +202,11 @@ def _configure_curve(
 ) -> None:
     from lowlight.layers.curve import CurveModelMixin
 
-    wanted = [flag for flag, value in (("--strength", strength), ("--target-exposure", target_exposure),
-                                       ("--zero-shot-steps", zero_shot_steps)) if value]  # fmt: skip
+    wanted = [flag for flag, value in (("--strength", strength), ("--zero-shot-steps", zero_shot_steps)) if value]
     if wanted and not isinstance(model, CurveModelMixin):
         raise LowlightError(
-            f"{', '.join(wanted)} applies to curve models (zero_dce, zero_dce_pp, lucentvision), not {name}"
+            f"{', '.join(wanted)} applies to curve models (zero_dce, zero_dce_pp, lucentvision), not {name}; "
+            "--exposure and --target-exposure work for every model"
         )
     if strength is not None:
         if not 0 <= strength <= 3:
@@ -196,7 +215,8 @@ def _configure_curve(
     if target_exposure is not None:
         if not 0 < target_exposure < 1:
             raise LowlightError(f"--target-exposure must be between 0 and 1, got {target_exposure}")
-        model.target_exposure = target_exposure
+        if isinstance(model, CurveModelMixin):
+            model.target_exposure = target_exposure
     if zero_shot_steps < 0:
         raise LowlightError("--zero-shot-steps must be >= 0")
 
