@@ -111,7 +111,9 @@ def main() -> None:
     best = fit_channels(pairs, np.logspace(-6, -3.5, 11), np.logspace(-8.5, -6, 6))
     alpha_g, beta_g = best[1]
     print(f"shot noise a = {alpha_g:.2e}, read noise b = {math.sqrt(beta_g):.2e}")
-    print(f"white balance from shot noise: red {best[0, 0] / alpha_g:.2f}, blue {best[2, 0] / alpha_g:.2f}")
+    # red and blue noise is the green noise amplified by the white-balance gain: variance x gain^2
+    red, blue = math.sqrt(best[0, 1] / beta_g), math.sqrt(best[2, 1] / beta_g)
+    print(f"white balance from the read noise: red {red:.2f}, blue {blue:.2f}")
 
     lol_scales = [noise_scale(noise_samples(low, high), alpha_g, beta_g) for low, high in all_pairs[::4]]
     dicm_scales = []

@@ -317,7 +317,14 @@ DARKIR_M_ROBUST = PretrainedWeights(
     "at 500, 20.24 at 1,000); stage 2 checkpoint with the best mean PSNR less the positive part of the "
     "validation grid-artifact figure, every 200 steps: step 600 (LOL validation 22.24 dB, pool-dark 21.32 dB, "
     "pool-dark-blur 18.02 dB, grid +3.10 dB); EMA weights, float16 (0.0015 dB from float32 on eval15)",
-    metrics={"psnr": 20.9811, "ssim": 0.7858, "ssim_skimage": 0.7834},
+    # wild68_dark12_*: first 12 wild68 photos, dark variant (tests/test_shipped_weights.py re-measures them)
+    metrics={
+        "psnr": 20.9811,
+        "ssim": 0.7858,
+        "ssim_skimage": 0.7834,
+        "wild68_dark12_psnr": 21.3944,
+        "wild68_dark12_grid_db": 2.1644,
+    },
     logs="training_logs/darkir_m_robust",
     tag="robust",
     default=False,
