@@ -8,18 +8,16 @@ from safetensors.torch import save_file
 
 from lowlight.errors import CheckpointError, ConfigError
 from lowlight.losses import (
+    LOSSES,
     CombinedLoss,
     EdgeLoss,
     L1Loss,
     MSELoss,
-    PSNRLoss,
-    SSIMLoss,
     VGGPerceptualLoss,
     amplitude_loss,
     charbonnier_loss,
     laplacian,
     phase_loss,
-    psnr_loss,
     upsample_side,
 )
 from lowlight.losses.perceptual import vgg19_features
@@ -40,7 +38,7 @@ def test_l1_and_charbonnier_known_values():
 def test_mse_and_psnr_losses_known_values():
     pred, target = torch.zeros(2, 3, 4, 4), torch.full((2, 3, 4, 4), 0.1)
     assert MSELoss()(pred, target).item() == pytest.approx(0.01)
-    assert PSNRLoss()(pred, target).item() == pytest.approx(-20.0, abs=1e-5)
+    assert LOSSES["psnr"]()(pred, target).item() == pytest.approx(-20.0, abs=1e-5)
 
 
 def test_psnr_loss_is_minus_mean_per_image_psnr():
@@ -48,19 +46,22 @@ def test_psnr_loss_is_minus_mean_per_image_psnr():
     pred[0] = target[0] + 0.01  # one near-perfect image: pooled MSE would hide it
     per_image = [psnr(pred[i : i + 1].clamp(0, 1), target[i : i + 1]).item() for i in range(3)]
     pred = pred.clamp(0, 1)
-    assert psnr_loss(pred, target).item() == pytest.approx(-sum(per_image) / 3, abs=1e-3)
+    assert LOSSES["psnr"]()(pred, target).item() == pytest.approx(-sum(per_image) / 3, abs=1e-3)
 
 
 def test_psnr_loss_gradient_is_finite_on_exact_match():
     pred = torch.rand(1, 3, 8, 8, requires_grad=True)
-    psnr_loss(pred, pred.detach()).backward()
+    LOSSES["psnr"]()(pred, pred.detach()).backward()
     assert torch.isfinite(pred.grad).all()
 
 
 def test_ssim_loss_zero_for_identical_and_positive_otherwise():
     pred, target = _pair()
-    assert SSIMLoss()(target, target).item() == pytest.approx(0.0, abs=1e-6)
-    assert SSIMLoss()(pred, target).item() > 0.5
+    assert LOSSES["ssim"]()(target, target).item() == pytest.approx(0.0, abs=1e-6)
+    assert LOSSES["ssim"]()(pred, target).item() > 0.5
+    from lowlight.metrics.registry import MetricLoss
+
+    assert isinstance(LOSSES["psnr"](), MetricLoss) and isinstance(LOSSES["ssim"](), MetricLoss)
 
 
 def test_laplacian_vanishes_on_constant_images_away_from_borders():

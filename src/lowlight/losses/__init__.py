@@ -28,8 +28,8 @@ from lowlight.losses.fourier import (
     phase_loss,
 )
 from lowlight.losses.perceptual import MISSING_WEIGHTS_HINT, VGGPerceptualLoss
-from lowlight.losses.pixel import CharbonnierLoss, L1Loss, MSELoss, PSNRLoss, charbonnier_loss, psnr_loss
-from lowlight.losses.structural import EdgeLoss, SSIMLoss, laplacian
+from lowlight.losses.pixel import CharbonnierLoss, L1Loss, MSELoss, charbonnier_loss
+from lowlight.losses.structural import EdgeLoss, laplacian
 from lowlight.losses.zero_reference import (
     ColorConstancyLoss,
     ExposureControlLoss,
@@ -38,6 +38,7 @@ from lowlight.losses.zero_reference import (
     SegmentationGuidedLoss,
     SpatialConsistencyLoss,
 )
+from lowlight.metrics.registry import create_metric
 
 log = logging.getLogger(__name__)
 SIDE_PREFIX = "side."
@@ -49,8 +50,9 @@ LOSSES: dict[str, Callable[[], nn.Module]] = {
     "l1": L1Loss,
     "charbonnier": CharbonnierLoss,
     "mse": MSELoss,
-    "psnr": PSNRLoss,
-    "ssim": SSIMLoss,
+    # metrics used as losses go through the one metric-as-loss path: -PSNR (per image, averaged), 1 - SSIM
+    "psnr": lambda: create_metric("psnr", as_loss=True),
+    "ssim": lambda: create_metric("ssim", as_loss=True),
     "edge": EdgeLoss,
     "amplitude": FourierAmplitudeLoss,
     "phase": FourierPhaseLoss,
@@ -71,8 +73,6 @@ __all__ = [
     "LatticeLoss",
     "MSELoss",
     "NoReferenceQualityLoss",
-    "PSNRLoss",
-    "SSIMLoss",
     "SegmentationGuidedLoss",
     "SpatialConsistencyLoss",
     "VGGPerceptualLoss",
@@ -81,7 +81,6 @@ __all__ = [
     "laplacian",
     "lattice_loss",
     "phase_loss",
-    "psnr_loss",
     "upsample_side",
 ]
 

@@ -33,31 +33,9 @@ class CharbonnierLoss(nn.Module):
         return charbonnier_loss(pred, target, self.eps)
 
 
-def psnr_loss(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """Negative PSNR for data range 1, averaged over the batch: mean_b 10 log10(MSE_b + eps).
-
-    Benchmarks average PSNR per image, and a mean of per-image log errors weights every image alike,
-    where a pooled MSE lets the brightest, noisiest images dominate. Inputs (B, C, H, W).
-    """
-    _check_pair(pred, target)
-    per_image = (pred - target).pow(2).flatten(1).mean(dim=1)
-    return 10.0 * torch.log10(per_image + eps).mean()
-
-
 class MSELoss(nn.Module):
     """Mean squared error."""
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         _check_pair(pred, target)
         return (pred - target).pow(2).mean()
-
-
-class PSNRLoss(nn.Module):
-    """Negative per-image PSNR, see :func:`psnr_loss`; lower is better, -inf is never reached."""
-
-    def __init__(self, eps: float = 1e-8) -> None:
-        super().__init__()
-        self.eps = eps
-
-    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return psnr_loss(pred, target, self.eps)

@@ -6,16 +6,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lowlight.metrics.functional import _check_pair, ssim
+from lowlight.metrics.functional import _check_pair
 
 _EDGE_KERNEL_1D = (0.05, 0.25, 0.4, 0.25, 0.05)
-
-
-class SSIMLoss(nn.Module):
-    """1 - SSIM (Gaussian window 11, sigma 1.5), averaged over the batch."""
-
-    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return 1 - ssim(pred, target).mean()
 
 
 def _edge_blur(x: torch.Tensor) -> torch.Tensor:

@@ -20,14 +20,14 @@ def _check_pair(pred: torch.Tensor, target: torch.Tensor) -> None:
         raise ValueError(f"prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape")
 
 
-def psnr(pred: torch.Tensor, target: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
+def psnr(pred: torch.Tensor, target: torch.Tensor, data_range: float = 1.0, eps: float = 0.0) -> torch.Tensor:
     """Peak signal-to-noise ratio in dB per image: 10 log10(range^2 / MSE) over pixels and channels.
 
     >>> psnr(torch.full((1, 3, 4, 4), 0.5), torch.full((1, 3, 4, 4), 0.6)).round()
     tensor([20.])
     """
     _check_pair(pred, target)
-    mse = (pred.double() - target.double()).pow(2).flatten(1).mean(1)
+    mse = (pred.double() - target.double()).pow(2).flatten(1).mean(1) + eps
     return (10 * torch.log10(data_range**2 / mse)).to(pred.dtype)
 
 

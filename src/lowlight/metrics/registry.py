@@ -7,6 +7,7 @@ the output with the low-light input, ``(pred, input=...)``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -226,9 +227,11 @@ def create_metric(
     info, build = builders[name]
     if gt_mean and info.kind != FULL_REFERENCE:
         raise LowlightError(f"gt_mean applies to full-reference metrics only, not {name}")
-    metric = Metric(info, build(), gt_mean)
-    if not as_loss:
-        return metric
-    if not info.differentiable:
+    if as_loss and not info.differentiable:
         raise LowlightError(f"{name} is not differentiable and cannot be used as a loss")
-    return MetricLoss(metric)
+    compute = build()
+    if as_loss and name == "psnr":
+        # an exact match would give -inf; 1e-8 caps the loss at 80 dB and keeps its gradient finite
+        compute = functools.partial(fn.psnr, eps=1e-8)
+    metric = Metric(info, compute, gt_mean)
+    return MetricLoss(metric) if as_loss else metric
