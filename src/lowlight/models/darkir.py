@@ -311,8 +311,7 @@ DARKIR_M_ROBUST = PretrainedWeights(
     "AdamW 1e-4), stopped at step 1,200 of 2,000; then configs/darkir_m_robust_cpu_lattice.yaml (plus the "
     "lattice loss, AdamW 5e-5 cosine), 600 steps",
     steps=1800,
-    training="2-core CPU (AMD EPYC, AVX-512), two threads, shared with other jobs: 1.1 h + 0.5 h of optimizer "
-    "time",
+    training="2-core CPU (AMD EPYC, AVX-512), two threads, shared with other jobs: 1.1 h + 0.5 h of optimizer time",
     selection="stage 1 stopped at step 1,200 (validation rising: mean PSNR of the three validation sets 19.79 "
     "at 500, 20.24 at 1,000); stage 2 checkpoint with the best mean PSNR less the positive part of the "
     "validation grid-artifact figure, every 200 steps: step 600 (LOL validation 22.24 dB, pool-dark 21.32 dB, "
