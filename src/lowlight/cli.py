@@ -1,4 +1,4 @@
-"""Command line: ``lowlight enhance | list-models``.
+"""Command line: ``lowlight enhance | list-models | train | evaluate | serve | ...``.
 
 Errors meant for the user (:class:`~lowlight.errors.LowlightError`) are printed on one line with
 no traceback; the exit code is 0 on success, 1 when some input failed, 2 for usage errors.
@@ -18,11 +18,13 @@ from lowlight.errors import LowlightError
 from lowlight.evaluation.cli import add_benchmark, add_evaluate, add_inspect_frequency, add_profile
 from lowlight.runtime import tune_malloc
 from lowlight.train.cli import add_export, add_train
+from lowlight.web.cli import add_serve
 
 
 def _add_enhance(subparsers: argparse._SubParsersAction) -> None:
     from lowlight.inference.ensemble import ENSEMBLE_SIZES
     from lowlight.inference.pipeline import DEFAULT_MAX_MEMORY_GB, DEFAULT_TILE_OVERLAP
+    from lowlight.inference.video import DEFAULT_TEMPORAL_SMOOTHING
     from lowlight.io import DEFAULT_MAX_PIXELS
 
     p = subparsers.add_parser(
@@ -121,7 +123,7 @@ def _add_enhance(subparsers: argparse._SubParsersAction) -> None:
     video.add_argument(
         "--temporal-smoothing",
         type=finite_float(0.0, 1.0),
-        default=0.8,
+        default=DEFAULT_TEMPORAL_SMOOTHING,
         help="0-1: make each frame's mean brightness follow a moving average, against flicker (0 = off)",
     )
     p.add_argument(
@@ -363,6 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_profile(subparsers)
     add_benchmark(subparsers)
     add_inspect_frequency(subparsers)
+    add_serve(subparsers)
     return parser
 
 

@@ -27,6 +27,7 @@ from lowlight.inference.pipeline import Enhancer
 from lowlight.io import temporary_sibling
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
+DEFAULT_TEMPORAL_SMOOTHING = 0.8
 
 
 def is_video_path(path: str | Path) -> bool:
