@@ -16,6 +16,7 @@ from lowlight._version import __version__
 from lowlight.argtypes import finite_float, int_in_range, non_empty, non_negative_int, positive_int
 from lowlight.errors import LowlightError
 from lowlight.evaluation.cli import add_benchmark, add_evaluate, add_inspect_frequency, add_profile
+from lowlight.experiments.cli import add_ablate
 from lowlight.runtime import tune_malloc
 from lowlight.train.cli import add_export, add_train
 from lowlight.web.cli import add_serve
@@ -366,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_benchmark(subparsers)
     add_inspect_frequency(subparsers)
     add_serve(subparsers)
+    add_ablate(subparsers)
     return parser
 
 

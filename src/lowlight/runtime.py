@@ -7,6 +7,11 @@ again on every forward pass. At 600x400, a 64-channel activation is 61 MB: writi
 takes about 16 ms on the 2-core reference machine, writing it into reused memory about 2 ms.
 ``tune_malloc`` makes glibc keep freed memory for reuse instead; ``lowlight`` commands call it at
 start-up (``benchmarks/cpu_speed.py`` measures the effect), library users may call it themselves.
+
+Blocks of 128 MB and more (full-resolution activations of photos above about 2 megapixels) still come
+from ``mmap``: keeping those in the heap bought about 6 % of speed on a 2-megapixel photo but fragmented it,
+raising the peak from 2.9 to 4.1 GiB and making it depend on the thread timing and on the images before
+(``benchmarks/large_image_memory.py --mixed``).
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ log = logging.getLogger(__name__)
 
 # mallopt parameter numbers from glibc's <malloc.h>.
 _M_TRIM_THRESHOLD = -1
-_M_MMAP_MAX = -4
+_M_MMAP_THRESHOLD = -3
+# Blocks this large keep coming from mmap (and go back to the kernel when freed).
+_MMAP_THRESHOLD_BYTES = 128 << 20
 # Freed memory at the top of the heap is returned to the kernel only above this size.
 _TRIM_THRESHOLD_BYTES = 1 << 30
 OPT_OUT_VARIABLE = "LOWLIGHT_DEFAULT_MALLOC"
@@ -35,10 +42,11 @@ _tuned = False
 
 
 def tune_malloc() -> bool:
-    """Serve large allocations from the reusable heap instead of fresh mmap pages (glibc only).
+    """Serve allocations below 128 MB from the reusable heap instead of fresh mmap pages (glibc only).
 
-    Sets glibc's ``M_MMAP_MAX`` to 0 and ``M_TRIM_THRESHOLD`` to 1 GiB for this process. The price is
-    that up to 1 GiB of freed memory stays with the process until it exits. Does nothing (and returns
+    Sets glibc's ``M_MMAP_THRESHOLD`` to 128 MiB (which also stops glibc from moving it) and
+    ``M_TRIM_THRESHOLD`` to 1 GiB for this process. The price is that up to 1 GiB of freed memory stays
+    with the process until it exits or :func:`release_memory` is called. Does nothing (and returns
     False) on other C libraries, or when the environment variable ``LOWLIGHT_DEFAULT_MALLOC`` is set
     to a non-empty value other than ``0``.
 
@@ -57,7 +65,10 @@ def tune_malloc() -> bool:
         return False
     libc = ctypes.CDLL(name)
     # mallopt returns 1 on success.
-    _tuned = libc.mallopt(_M_MMAP_MAX, 0) == 1 and libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES) == 1
+    _tuned = (
+        libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES) == 1
+        and libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES) == 1
+    )
     if not _tuned:
         log.debug("glibc mallopt refused the allocator settings")
     return _tuned

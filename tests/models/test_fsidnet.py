@@ -177,9 +177,9 @@ def test_overfits_one_lol_pair(one_pair, tmp_path):
     assert np.mean(output_l1[-5:]) < 0.4 * np.mean(output_l1[:3])  # the image itself fits much better
 
 
-@pytest.mark.parametrize("recipe", sorted((CONFIGS / "ablations").glob("*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("recipe", sorted((CONFIGS / "ablations" / "fsidnet").glob("*.yaml")), ids=lambda p: p.stem)
 def test_ablation_configs_build_and_run_a_step(recipe, one_pair, tmp_path):
-    assert load_config(TrainConfig, recipe).name == recipe.stem
+    assert load_config(TrainConfig, recipe).name == f"fsidnet_{recipe.stem}"
     threads = torch.get_num_threads()
     trainer = Trainer(_config(one_pair, tmp_path, recipe, steps=1), progress=False)
     trainer.fit()

@@ -1,0 +1,1 @@
+"""Experiments that train and then evaluate: the ablation runner (``lowlight ablate``)."""

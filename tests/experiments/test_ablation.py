@@ -1,0 +1,95 @@
+"""The ablation runner on a tiny budget: trains every config and seed, scores, writes the table, resumes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+from lowlight.cli import main
+from lowlight.config import from_dict
+from lowlight.errors import LowlightError
+from lowlight.experiments.ablation import RunResult, group_configs, table_lines
+from lowlight.train.config import TrainConfig
+from lowlight.train.trainer import Trainer
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    rng = np.random.default_rng(0)
+    pairs, clean = tmp_path / "pairs", tmp_path / "clean"
+    for folder in (pairs / "low", pairs / "high", clean):
+        folder.mkdir(parents=True)
+    for index in range(2):
+        high = rng.random((48, 64, 3))
+        Image.fromarray((high * 255).astype(np.uint8)).save(pairs / "high" / f"{index}.png")
+        Image.fromarray((high * 40).astype(np.uint8)).save(pairs / "low" / f"{index}.png")
+        Image.fromarray((rng.random((48, 64, 3)) * 255).astype(np.uint8)).save(clean / f"{index}.png")
+    group = tmp_path / "group"
+    group.mkdir()
+    base = {
+        "model": {"name": "fsidnet_s"},
+        "data": {"train": [{"path": str(pairs)}], "crop": 32, "batch_size": 1, "num_workers": 0, "flip": False},
+        "losses": {"l1": 1.0, "stage1.l1": 0.5},
+        "threads": 1, "steps": 2, "val_every": 1000, "checkpoint_every": 1, "log_every": 1, "ema_decay": 0.5,
+    }  # fmt: skip
+    for stem, args in (("full", {}), ("iem_static", {"iem": "static"})):
+        config = {**base, "name": f"tiny_{stem}", "model": {"name": "fsidnet_s", "args": args}}
+        (group / f"{stem}.yaml").write_text(yaml.safe_dump(config))
+    return tmp_path, group, pairs, clean
+
+
+def _ablate(root, group, pairs, clean, *extra):
+    return main([
+        "ablate", str(group), "steps=2", "--seeds", "0", "1", "--eval15", str(pairs), "--wild", str(clean),
+        "--wild-limit", "2", "--work", str(root / "work"), "--output", str(root / "out"), "--cache",
+        str(root / "cache"), *extra,
+    ])  # fmt: skip
+
+
+def test_every_config_and_seed_is_trained_scored_and_tabled(tiny, capsys):
+    root, group, pairs, clean = tiny
+    assert _ablate(root, group, pairs, clean) == 0
+    results = json.loads((root / "out" / "results.json").read_text())
+    assert [(r["config"], r["seed"]) for r in results] == [
+        ("full", 0),
+        ("full", 1),
+        ("iem_static", 0),
+        ("iem_static", 1),
+    ]
+    for r in results:
+        assert set(r["scores"]) == {"eval15_psnr", "eval15_ssim", "wild_psnr", "wild_ssim", "wild_grid_db"}
+        assert all(np.isfinite(list(r["scores"].values()))) and r["params"] > 0 and r["macs"] > 0
+    assert results[0]["scores"] != results[1]["scores"]  # the seed changes the run
+    table = (root / "out" / "table.md").read_text()
+    assert "| full |" in table and "| iem_static |" in table and "0,1" in table
+    assert (root / "out" / "full_s1" / "train_log.csv").is_file()
+    assert _ablate(root, group, pairs, clean) == 0  # everything scored: nothing trains again
+    assert capsys.readouterr().out.count("done before, result kept") == 4
+
+
+def test_a_killed_run_resumes_from_its_checkpoint(tiny, capsys):
+    root, group, pairs, clean = tiny
+    config = yaml.safe_load((group / "full.yaml").read_text())
+    config |= {"name": "full_s0", "seed": 0, "steps": 1, "output_dir": str(root / "work" / "runs")}
+    Trainer(from_dict(TrainConfig, config), progress=False).fit()  # as if killed after step 1
+    assert _ablate(root, group, pairs, clean) == 0
+    assert "full_s0: resuming (2 steps)" in capsys.readouterr().out
+
+
+def test_a_group_needs_its_full_model(tmp_path):
+    (tmp_path / "no_tv.yaml").write_text("name: x\n")
+    with pytest.raises(LowlightError, match=r"full\.yaml"):
+        group_configs(tmp_path)
+
+
+def test_stars_mark_differences_larger_than_the_seed_spread():
+    def run(config, seed, psnr):
+        return RunResult(config, seed, "m", 1, 1, 1.0, {"eval15_psnr": psnr})
+
+    lines = table_lines([run("full", 0, 20.0), run("full", 1, 20.2), run("a", 0, 21.0), run("a", 1, 21.1),
+                         run("b", 0, 20.1), run("b", 1, 20.4)])  # fmt: skip
+    assert "21.05 (0.10)*" in lines[3] and "20.25 (0.30) " in lines[4] + " "
