@@ -185,10 +185,10 @@ def add_inspect_frequency(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "inspect-frequency", help="draw amplitude and phase spectra of the input and of each model stage"
     )
-    p.add_argument("image", type=Path)
+    p.add_argument("image", type=Path, help="an image (draws the figure) or a folder (prints the change shares)")
     p.add_argument("--model", default="fsidnet")
     p.add_argument("--weights", help="weights for --model")
-    p.add_argument("-o", "--output", type=Path, required=True, help="figure to write (.png)")
+    p.add_argument("-o", "--output", type=Path, help="figure to write (.png); needed for an image")
     p.add_argument("--max-side", type=positive_int, default=512, help="downscale larger images first (default 512)")
     p.set_defaults(handler=run_inspect_frequency)
 
@@ -201,9 +201,13 @@ def run_inspect_frequency(args: argparse.Namespace) -> int:
     from lowlight.inference.pipeline import Enhancer
     from lowlight.io import read_image, write_image
 
+    enhancer = Enhancer(args.model, weights=args.weights, device="cpu")
+    if args.image.is_dir():
+        return _print_change_shares(args, enhancer.model)
+    if args.output is None:
+        raise LowlightError("-o FIGURE.png is needed when the input is an image")
     if args.output.resolve() == args.image.resolve():
         raise LowlightError(f"{args.output}: refusing to write the figure over the input image")
-    enhancer = Enhancer(args.model, weights=args.weights, device="cpu")
     rgb = read_image(args.image).rgb
     scale = args.max_side / max(rgb.shape[:2])
     if scale < 1:
@@ -213,4 +217,20 @@ def run_inspect_frequency(args: argparse.Namespace) -> int:
     figure = frequency_figure(stage_images(enhancer.model, rgb))
     write_image(args.output, figure)
     print(f"wrote {args.output}")
+    return 0
+
+
+def _print_change_shares(args: argparse.Namespace, model) -> int:
+    from lowlight.evaluation.evaluate import open_dataset
+    from lowlight.evaluation.frequency import stage_change_shares
+    from lowlight.io import read_image
+
+    dataset = open_dataset(args.image)
+    images = [read_image(low).rgb for low, _ in dataset.pairs]
+    shares = stage_change_shares(model, images)
+    print(f"{args.model} on {len(images)} images of {args.image}: share of each step's change (gray, 2-D FFT)")
+    print("| step | amplitude | phase |")
+    print("|---|---|---|")
+    for step, (amplitude, phase) in shares.items():
+        print(f"| {step} | {amplitude:.3f} | {phase:.3f} |")
     return 0

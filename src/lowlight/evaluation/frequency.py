@@ -7,6 +7,8 @@ scale in every row, centred) and its phase spectrum (of the BT.601 gray image).
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
@@ -66,3 +68,38 @@ def frequency_figure(rows: list[tuple[str, np.ndarray]]) -> np.ndarray:
             )
         )
     return np.concatenate(lines, axis=0).astype(np.float32) / 255
+
+
+def change_shares(before: np.ndarray, after: np.ndarray) -> tuple[float, float]:
+    """How much of the change from ``before`` to ``after`` (gray images) lies in the amplitude vs the phase.
+
+    The amplitude-only change keeps ``before``'s phase with ``after``'s amplitude, the phase-only change the
+    reverse; each one's squared distance from ``before`` over their sum gives the two shares (they add to 1).
+
+    >>> rng = np.random.default_rng(0)
+    >>> image = rng.random((32, 32))
+    >>> amplitude, phase = change_shares(image, 3 * image)  # a pure gain changes only the amplitude
+    >>> round(amplitude, 3), round(phase, 3)
+    (1.0, 0.0)
+    """
+    if before.shape != after.shape or before.ndim != 2:
+        raise ValueError(f"change_shares needs two gray images of one shape, got {before.shape} and {after.shape}")
+    spectrum_before, spectrum_after = np.fft.fft2(before), np.fft.fft2(after)
+    phase_before, phase_after = np.exp(1j * np.angle(spectrum_before)), np.exp(1j * np.angle(spectrum_after))
+    amplitude_only = np.fft.ifft2(np.abs(spectrum_after) * phase_before).real
+    phase_only = np.fft.ifft2(np.abs(spectrum_before) * phase_after).real
+    amplitude_change = float(np.sum((amplitude_only - before) ** 2))
+    phase_change = float(np.sum((phase_only - before) ** 2))
+    total = amplitude_change + phase_change
+    return (amplitude_change / total, phase_change / total) if total > 0 else (0.0, 0.0)
+
+
+def stage_change_shares(model: torch.nn.Module, images: list[np.ndarray]) -> dict[str, tuple[float, float]]:
+    """Mean amplitude and phase shares of each step of a two-stage model over ``images``: input -> Y1, Y1 -> Y2."""
+    steps: dict[str, list[tuple[float, float]]] = {}
+    for rgb in images:
+        rows = stage_images(model, rgb)
+        for (name_a, image_a), (name_b, image_b) in itertools.pairwise(rows):
+            key = f"{name_a.split(' (')[0]} -> {name_b.split(' (')[0]}"
+            steps.setdefault(key, []).append(change_shares(_gray(image_a), _gray(image_b)))
+    return {key: tuple(np.mean(values, axis=0).tolist()) for key, values in steps.items()}
