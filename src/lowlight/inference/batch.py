@@ -7,6 +7,7 @@ atomically. One bad file is reported and skipped; the others are processed.
 
 from __future__ import annotations
 
+import gc
 import glob
 import time
 from collections.abc import Callable, Iterable
@@ -221,6 +222,7 @@ def run_jobs(
             for note in loaded.notes:
                 report(printable(f"note: {job.source}: {note}"))
             if previous_size is not None and loaded.size != previous_size:
+                gc.collect()  # tensors held in reference cycles would otherwise live into the next image
                 release_memory()  # a folder of mixed sizes must not grow the heap image after image
             previous_size = loaded.size
             result = enhancer.enhance_array(loaded.rgb, on_tile)
