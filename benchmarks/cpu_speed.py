@@ -16,6 +16,10 @@ reported as the first call) and ``bf16`` (channels_last under CPU autocast to bf
 price). Our variants run with ``lowlight.runtime.tune_malloc`` applied, as every ``lowlight`` command does,
 unless --default-malloc.
 
+Above the table: the CPU model, its ISA flags that matter (avx2, avx512f, avx512_bf16, amx), the measured
+fp32 and bf16 throughput of a 2048x2048 matmul on the same threads, and the model's FLOPs at this size; each
+variant's time is also given as a multiple of the fp32 floor (FLOPs / fp32 GEMM rate).
+
 Shared machines are noisy (the same variant was seen at 894 and 1236 ms in two runs a minute apart), so
 the variants run in ``--rounds`` interleaved rounds; the table gives each variant's best round and the
 speed-up of every round against the reference row of the same round.
@@ -169,13 +173,68 @@ def _run_child(
     return row
 
 
+ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16")
+
+
+def cpu_model_and_flags() -> tuple[str, list[str]]:
+    """The CPU's model name and which of the ISA flags that matter here it has (Linux /proc/cpuinfo)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown CPU", []
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "?")
+    flags_line = next((line for line in text.splitlines() if line.startswith("flags")), "")
+    present = set(flags_line.split(":", 1)[-1].split())
+    return model, [flag for flag in ISA_FLAGS if flag in present]
+
+
+def gemm_gflops(dtype: torch.dtype, threads: int, n: int = 2048, repeats: int = 5) -> float:
+    """Best-of-``repeats`` throughput of an n x n matmul in GFLOP/s on ``threads`` threads."""
+    torch.set_num_threads(threads)
+    a, b = torch.rand(n, n).to(dtype), torch.rand(n, n).to(dtype)
+    torch.mm(a, b)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
+def model_gflop(model_name: str, height: int, width: int) -> float:
+    """Floating-point operations of one forward pass (2 x MACs, FFTs included), in GFLOP."""
+    import lowlight
+    from lowlight.evaluation.profile import count_macs
+
+    with torch.inference_mode():
+        macs, fft_macs = count_macs(lowlight.create_model(model_name).eval(), torch.rand(1, 3, height, width))
+    return 2 * (macs + fft_macs) / 1e9
+
+
+def machine_lines(args: argparse.Namespace) -> tuple[list[str], float]:
+    """A description of the machine and the model's fp32 floor on it (ms): GFLOP / measured fp32 GEMM rate."""
+    model, flags = cpu_model_and_flags()
+    fp32 = gemm_gflops(torch.float32, args.threads)
+    bf16 = gemm_gflops(torch.bfloat16, args.threads)
+    gflop = model_gflop(args.model, args.height, args.width)
+    floor_ms = gflop / fp32 * 1000
+    lines = [
+        f"CPU: {model}; ISA: {', '.join(flags) or 'none of ' + ', '.join(ISA_FLAGS)}; {args.threads} threads",
+        f"2048^2 GEMM: fp32 {fp32:.0f} GFLOP/s, bf16 {bf16:.0f} GFLOP/s; {args.model} at {args.size}: {gflop:.1f} "
+        f"GFLOP, so the fp32 floor is {floor_ms:.0f} ms and the bf16 floor {gflop / bf16 * 1000:.0f} ms",
+    ]
+    return lines, floor_ms
+
+
 def _print_table(args: argparse.Namespace, rounds: list[list[dict]]) -> None:
+    lines, floor_ms = machine_lines(args)
+    print("\n".join(lines))
     reference_name = rounds[0][0]["variant"]
     print(f"{args.model}, {args.size}, {args.threads} threads, best of {args.rounds} interleaved rounds, each the "
           f"median of {args.repeats} after {args.warmup} warm-up")  # fmt: skip
-    print(f"| variant | ms / image | images / s | peak RSS (MB) | speed-up vs {reference_name} | "
+    print(f"| variant | ms / image | x fp32 floor | images / s | peak RSS (MB) | speed-up vs {reference_name} | "
           f"speed-up per round | max abs diff |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     reference_best = min(rows[0]["ms"] for rows in rounds)
     for column in range(len(rounds[0])):
         runs = [rows[column] for rows in rounds]
@@ -185,7 +244,8 @@ def _print_table(args: argparse.Namespace, rounds: list[list[dict]]) -> None:
         what = "export" if best["variant"] == "onnxruntime" else "first call"
         first = [row["first_call_s"] for row in runs if row["first_call_s"]]
         note = f" ({what} {first[0]:.0f} s)" if first else ""
-        print(f"| {best['variant']}{note} | {best['ms']:.0f} | {1000 / best['ms']:.2f} | {best['peak_mb']:.0f} | "
+        print(f"| {best['variant']}{note} | {best['ms']:.0f} | {best['ms'] / floor_ms:.2f} | {1000 / best['ms']:.2f} | "
+              f"{best['peak_mb']:.0f} | "
               f"{reference_best / best['ms']:.2f}x | {per_round} | {diff:.1e} |")  # fmt: skip
 
 
