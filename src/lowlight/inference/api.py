@@ -18,7 +18,8 @@ from lowlight.io import read_image, write_image
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_enhancer(options: EnhanceOptions) -> Enhancer:
+def cached_enhancer(options: EnhanceOptions) -> Enhancer:
+    """The enhancer for ``options``, kept for the next call with equal options (the last four are kept)."""
     return options.enhancer()
 
 
@@ -50,7 +51,7 @@ def enhance(
     if model is not None:
         option_values["model"] = model
     merged = EnhanceOptions.from_mapping({**asdict(base), **option_values})
-    enhancer = _cached_enhancer(merged)
+    enhancer = cached_enhancer(merged)
     if isinstance(image, (str, Path)):
         return _enhance_path(enhancer, Path(image), output)
     if output is not None:

@@ -9,7 +9,6 @@ memory budget, bit depth, ICC profile and EXIF are kept the same way.
 
 from __future__ import annotations
 
-import functools
 import re
 import shutil
 import time
@@ -21,9 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from lowlight.errors import LowlightError
+from lowlight.inference.api import cached_enhancer
 from lowlight.inference.batch import Job, run_jobs
 from lowlight.inference.options import EnhanceOptions
-from lowlight.inference.pipeline import Enhancer, default_model_name
+from lowlight.inference.pipeline import default_model_name
 from lowlight.inference.video import DEFAULT_TEMPORAL_SMOOTHING, enhance_videos, is_video_path
 from lowlight.io import DEFAULT_MAX_PIXELS, format_for_suffix, is_image_path, read_image
 from lowlight.registry import list_models, model_info, pretrained_weights, shipped_weights
@@ -87,11 +87,6 @@ def safe_name(index: int, uploaded: str) -> str:
     stem = re.sub(r"[^A-Za-z0-9_-]+", "_", path.stem).strip("_")[:40] or "upload"
     suffix = path.suffix.lower() if re.fullmatch(r"\.[A-Za-z0-9]{1,5}", path.suffix) else ""
     return f"{index:02d}_{stem}{suffix}"
-
-
-@functools.lru_cache(maxsize=4)
-def _enhancer(options: EnhanceOptions) -> Enhancer:
-    return options.enhancer()
 
 
 def _check_uploads(paths: list[Path], settings: ServeSettings) -> list[str]:
@@ -167,7 +162,6 @@ def run_uploads(
     images = [s for s in sources if not is_video_path(s)]
     videos = [s for s in sources if is_video_path(s)]
     lines: list[str] = []
-    enhancer = _enhancer(options)
     done_images: list[Path] = []
     if images:
         jobs = [Job(source, _image_target(source, outputs_dir)) for source in images]
@@ -177,11 +171,10 @@ def run_uploads(
             report(len(done_images) / (len(images) + len(videos)), f"image {len(done_images)} of {len(images)}")
 
         summary = run_jobs(
-            jobs, enhancer, quality=settings.quality, max_pixels=settings.max_pixels, report=lines.append,
-            on_image=on_image,
+            jobs, cached_enhancer(options), quality=settings.quality, max_pixels=settings.max_pixels,
+            report=lines.append, on_image=on_image,
         )  # fmt: skip
         problems.extend(summary.failures)
-    video_out = None
     if videos:
 
         def on_frame(source: Path, done: int, total: int) -> None:
