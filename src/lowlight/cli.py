@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lowlight._version import __version__
-from lowlight.argtypes import finite_float, int_in_range, non_empty, non_negative_int, positive_int
+from lowlight.argtypes import finite_float, non_empty, non_negative_int, positive_int
 from lowlight.errors import LowlightError
 from lowlight.evaluation.cli import add_benchmark, add_evaluate, add_inspect_frequency, add_profile
 from lowlight.experiments.cli import add_ablate
@@ -23,10 +23,10 @@ from lowlight.web.cli import add_serve
 
 
 def _add_enhance(subparsers: argparse._SubParsersAction) -> None:
+    from lowlight.inference.cli_options import add_resource_options
     from lowlight.inference.ensemble import ENSEMBLE_SIZES
-    from lowlight.inference.pipeline import DEFAULT_MAX_MEMORY_GB, DEFAULT_TILE_OVERLAP
+    from lowlight.inference.pipeline import DEFAULT_TILE_OVERLAP
     from lowlight.inference.video import DEFAULT_TEMPORAL_SMOOTHING
-    from lowlight.io import DEFAULT_MAX_PIXELS
 
     p = subparsers.add_parser(
         "enhance",
@@ -45,7 +45,7 @@ def _add_enhance(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-r", "--recursive", action="store_true", help="look for images in subfolders too")
     p.add_argument("-m", "--model", type=non_empty, default=None, help="model name (see `lowlight list-models`)")
     p.add_argument("-w", "--weights", type=Path, default=None, help="checkpoint for --model")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
+    add_resource_options(p)
     p.add_argument("--half", action="store_true", help="float16 convolutions on GPU (Fourier parts stay float32)")
     p.add_argument(
         "--backend",
@@ -74,31 +74,12 @@ def _add_enhance(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="output format: png, jpg, webp, tif, bmp (default: same as the input)",
     )
-    p.add_argument("--quality", type=int_in_range(1, 100), default=95, help="JPEG/WebP quality 1-100 (default 95)")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
-    p.add_argument(
-        "--tile",
-        type=non_negative_int,
-        default=None,
-        help="tile side in pixels; 0 = never tile; default: chosen from --max-memory",
-    )
     p.add_argument(
         "--tile-overlap",
         type=non_negative_int,
         default=DEFAULT_TILE_OVERLAP,
         help=f"overlap of neighbouring tiles in pixels (default {DEFAULT_TILE_OVERLAP})",
-    )
-    p.add_argument(
-        "--max-memory",
-        type=finite_float(minimum=0.0, inclusive=False),
-        default=DEFAULT_MAX_MEMORY_GB,
-        help=f"activation memory budget in GB used to choose tiles (default {DEFAULT_MAX_MEMORY_GB})",
-    )
-    p.add_argument(
-        "--max-pixels",
-        type=finite_float(minimum=0.0, inclusive=False),
-        default=DEFAULT_MAX_PIXELS / 1e6,
-        help=f"refuse images larger than this many megapixels (default {DEFAULT_MAX_PIXELS / 1e6:.0f})",
     )
     p.add_argument(
         "--exposure", type=finite_float(-4.0, 4.0), default=0.0,

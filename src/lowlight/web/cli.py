@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from lowlight.argtypes import finite_float, int_in_range, non_negative_int, positive_int
+from lowlight.argtypes import finite_float, int_in_range, positive_int
 
 
 def add_serve(subparsers: argparse._SubParsersAction) -> None:
-    from lowlight.inference.pipeline import DEFAULT_MAX_MEMORY_GB
-    from lowlight.io import DEFAULT_MAX_PIXELS
+    from lowlight.inference.cli_options import add_resource_options
 
     p = subparsers.add_parser(
         "serve",
@@ -19,22 +18,12 @@ def add_serve(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int_in_range(1, 65535), default=7860, help="port (default 7860)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
-    p.add_argument("--tile", type=non_negative_int, default=None, help="tile side; 0 = never; default from memory")
-    p.add_argument(
-        "--max-memory", type=finite_float(minimum=0.0, inclusive=False), default=DEFAULT_MAX_MEMORY_GB,
-        help=f"activation memory budget in GB (default {DEFAULT_MAX_MEMORY_GB})",
-    )  # fmt: skip
-    p.add_argument(
-        "--max-pixels", type=finite_float(minimum=0.0, inclusive=False), default=DEFAULT_MAX_PIXELS / 1e6,
-        help=f"refuse images larger than this many megapixels (default {DEFAULT_MAX_PIXELS / 1e6:.0f})",
-    )  # fmt: skip
+    add_resource_options(p)
     p.add_argument(
         "--max-upload-mb", type=finite_float(minimum=0.0, inclusive=False), default=200.0,
         help="refuse uploaded files larger than this (default 200 MB)",
     )  # fmt: skip
     p.add_argument("--max-files", type=positive_int, default=16, help="files per job (default 16)")
-    p.add_argument("--quality", type=int_in_range(1, 100), default=95, help="JPEG/WebP quality (default 95)")
     p.add_argument(
         "--keep-minutes", type=finite_float(minimum=1.0), default=30.0,
         help="remove job folders (uploads and results) after this many minutes (default 30)",

@@ -1,0 +1,93 @@
+"""Where the CPU time of one inference goes: self time per operator, grouped into kinds.
+
+    python benchmarks/cpu_profile.py --model darkir_m --size 400x600
+    python benchmarks/cpu_profile.py --model fsidnet --variant compiled
+
+Runs the model as ``lowlight enhance`` does (``channels_last``, or ``compiled`` = ``--compile``; ``eager`` =
+NCHW) under ``torch.profiler`` for a few calls after a warm-up, then prints two tables: the kinds
+(convolution, normalisation, FFT, elementwise, layout copies, padding, reductions, compiled kernels, other)
+with their share of the total self time, and the operators that take the most. Shares are meaningful on a
+busy machine; the absolute milliseconds are not (use ``cpu_speed.py`` for those).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import platform
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+KINDS = (
+    ("convolution", ("conv", "mkldnn_convolution", "addmm", "mm", "linear")),
+    ("normalisation", ("layer_norm", "native_layer_norm", "rsqrt", "var", "mean")),
+    ("FFT", ("fft",)),
+    ("layout copy", ("copy_", "contiguous", "clone", "permute", "empty_like", "to", "_to_copy", "cat", "stack")),
+    ("padding", ("pad", "constant_pad", "zero_", "fill_")),
+    ("reduction / pooling", ("adaptive_avg_pool", "sum", "amax", "max")),
+    ("elementwise", ("mul", "add", "sub", "div", "sqrt", "where", "leaky_relu", "relu", "sigmoid", "tanh",
+                     "clamp", "abs", "hypot", "atan2", "cos", "sin", "exp", "pow", "square")),  # fmt: skip
+    ("compiled kernel", ("graph_", "cpp_fused", "torch-compiled", "compiled", "inductor")),
+)
+
+
+def kind_of(name: str) -> str:
+    """The kind of an operator name such as ``aten::mkldnn_convolution`` (first kind whose key it contains)."""
+    short = name.split("::")[-1].lower()
+    for kind, keys in KINDS:
+        if any(short == key or short.startswith(key + "_") or key in short for key in keys):
+            return kind
+    return "other"
+
+
+def profile_model(model_name: str, size: tuple[int, int], variant: str, threads: int, calls: int) -> list:
+    import lowlight
+    from lowlight.runtime import compile_frozen, tune_malloc
+
+    tune_malloc()
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = lowlight.create_model(model_name, pretrained=False).eval()
+    x = torch.rand(1, 3, *size)
+    if variant != "eager":
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    if variant == "compiled":
+        model = compile_frozen(model, dynamic=False)
+    with torch.inference_mode():
+        for _ in range(2):
+            model(x)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(calls):
+                model(x)
+    return [(e.key, e.self_cpu_time_total / calls, e.count // calls) for e in prof.key_averages()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="darkir_m")
+    parser.add_argument("--size", default="400x600")
+    parser.add_argument("--variant", choices=("eager", "channels_last", "compiled"), default="channels_last")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--calls", type=int, default=3)
+    parser.add_argument("--top", type=int, default=15)
+    args = parser.parse_args()
+    height, width = (int(v) for v in args.size.split("x"))
+    rows = profile_model(args.model, (height, width), args.variant, args.threads, args.calls)
+    total = sum(ms for _, ms, _ in rows) or 1.0
+    by_kind: dict[str, float] = collections.defaultdict(float)
+    for name, us, _ in rows:
+        by_kind[kind_of(name)] += us
+    print(f"{args.model} {args.variant} {args.size}, {args.threads} threads, torch {torch.__version__}, "
+          f"{platform.processor() or platform.machine()}; self CPU time per call {total / 1000:.0f} ms")  # fmt: skip
+    print("\n| kind | ms / call | share |\n|---|---|---|")
+    for kind, us in sorted(by_kind.items(), key=lambda item: -item[1]):
+        print(f"| {kind} | {us / 1000:.1f} | {100 * us / total:.1f} % |")
+    print("\n| operator | kind | calls | ms / call | share |\n|---|---|---|---|---|")
+    for name, us, count in sorted(rows, key=lambda row: -row[1])[: args.top]:
+        print(f"| {name} | {kind_of(name)} | {count} | {us / 1000:.1f} | {100 * us / total:.1f} % |")
+
+
+if __name__ == "__main__":
+    main()
