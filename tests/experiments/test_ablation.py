@@ -53,6 +53,8 @@ def _ablate(root, group, pairs, clean, *extra):
 def test_every_config_and_seed_is_trained_scored_and_tabled(tiny, capsys):
     root, group, pairs, clean = tiny
     assert _ablate(root, group, pairs, clean) == 0
+    trained = [line.split(":")[0] for line in capsys.readouterr().out.splitlines() if ": training" in line]
+    assert trained == ["full_s0", "iem_static_s0", "full_s1", "iem_static_s1"]  # one seed of every config first
     results = json.loads((root / "out" / "results.json").read_text())
     assert [(r["config"], r["seed"]) for r in results] == [
         ("full", 0),

@@ -94,11 +94,18 @@ def run_group(
     configs = group_configs(folder)
     output = settings.output.expanduser()
     results = []
-    for config_path in configs:
-        for seed in settings.seeds:
+    # Seed by seed, so that a group stopped part-way already has one run of every config, and the table is
+    # rewritten after every run.
+    for seed in settings.seeds:
+        for config_path in configs:
             results.append(_run_one(config_path, seed, settings, output, report, device))
-    write_table(results, output, folder, settings)
-    return results
+            write_table(_by_config(results, configs), output, folder, settings)
+    return _by_config(results, configs)
+
+
+def _by_config(results: list[RunResult], configs: list[Path]) -> list[RunResult]:
+    order = {c.stem: i for i, c in enumerate(configs)}
+    return sorted(results, key=lambda r: (order.get(r.config, len(order)), r.seed))
 
 
 def _run_one(
