@@ -26,8 +26,30 @@ KINDS = (
     ("layout copy", ("copy_", "contiguous", "clone", "permute", "empty_like", "to", "_to_copy", "cat", "stack")),
     ("padding", ("pad", "constant_pad", "zero_", "fill_")),
     ("reduction / pooling", ("adaptive_avg_pool", "sum", "amax", "max")),
-    ("elementwise", ("mul", "add", "sub", "div", "sqrt", "where", "leaky_relu", "relu", "sigmoid", "tanh",
-                     "clamp", "abs", "hypot", "atan2", "cos", "sin", "exp", "pow", "square")),  # fmt: skip
+    (
+        "elementwise",
+        (
+            "mul",
+            "add",
+            "sub",
+            "div",
+            "sqrt",
+            "where",
+            "leaky_relu",
+            "relu",
+            "sigmoid",
+            "tanh",
+            "clamp",
+            "abs",
+            "hypot",
+            "atan2",
+            "cos",
+            "sin",
+            "exp",
+            "pow",
+            "square",
+        ),
+    ),
     ("compiled kernel", ("graph_", "cpp_fused", "torch-compiled", "compiled", "inductor")),
 )
 
