@@ -95,3 +95,5 @@ def test_stars_mark_differences_larger_than_the_seed_spread():
     lines = table_lines([run("full", 0, 20.0), run("full", 1, 20.2), run("a", 0, 21.0), run("a", 1, 21.1),
                          run("b", 0, 20.1), run("b", 1, 20.4)])  # fmt: skip
     assert "21.05 (0.10)*" in lines[3] and "20.25 (0.30) " in lines[4] + " "
+    single = table_lines([run("full", 0, 20.0), run("a", 0, 21.0)])
+    assert "21.00 (0.00) " in single[3] + " " and "*" not in single[3]  # one seed: no spread, no star

@@ -176,7 +176,9 @@ def table_lines(results: list[RunResult]) -> list[str]:
         for key in keys:
             mean, spread = _summary(runs, key)
             base_mean, base_spread = _summary(baseline, key)
-            star = "*" if config != BASELINE and abs(mean - base_mean) > max(spread, base_spread) else ""
+            # a spread needs two seeds on both sides; one seed each would star every difference
+            seeded = len(runs) > 1 and len(baseline) > 1
+            star = "*" if config != BASELINE and seeded and abs(mean - base_mean) > max(spread, base_spread) else ""
             cells.append(f"{COLUMNS[key][1].format(mean)} ({spread:.2f}){star}")
         first = runs[0]
         cells += [f"{first.params:,}", f"{first.macs / 1e9:.2f}", f"{np.median([r.latency_ms for r in runs]):.0f}"]
@@ -192,7 +194,8 @@ def write_table(results: list[RunResult], output: Path, folder: Path, settings: 
     protocol = [
         f"Group `{folder}`; every config trained with seeds {list(settings.seeds)} and overrides "
         f"`{' '.join(settings.overrides) or 'none'}`; the last EMA weights are scored.",
-        "Cells: mean over seeds (spread = max - min); * = differs from `full` by more than both spreads.",
+        "Cells: mean over seeds (spread = max - min); * = differs from `full` by more than both spreads (only when "
+        "both rows have at least two seeds).",
         "eval15: LOL eval15, outputs clamped and rounded to 8 bits; wild68 dark: the generalisation benchmark's "
         f"dark variant, first {settings.wild_limit} photos; grid dB: lattice figure of output minus target.",
         f"MACs and CPU latency (median of 3, one thread pool of the process) at {height}x{width}.",
