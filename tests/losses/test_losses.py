@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -177,3 +178,37 @@ def test_lattice_loss_sees_a_period_8_grid_and_has_exact_gradients():
     assert torch.autograd.gradcheck(lambda a: lattice_loss(a, t), (x,))
     with pytest.raises(ValueError, match="at least 16x16"):
         lattice_loss(torch.zeros(1, 3, 8, 40), torch.zeros(1, 3, 8, 40))
+
+
+def test_lattice_peak_db_is_the_grid_metric_and_differentiable():
+    from lowlight.losses.fourier import lattice_peak_db
+    from lowlight.metrics.grid import lattice_peak_db as metric
+
+    rng = np.random.default_rng(3)
+    for shape in [(64, 64, 3), (41, 97, 3), (100, 37, 1)]:
+        image = rng.random(shape) ** 2
+        tensor = torch.from_numpy(image).permute(2, 0, 1)[None]
+        assert lattice_peak_db(tensor).item() == pytest.approx(metric(image.squeeze(-1) if shape[2] == 1 else image))
+    x = torch.rand(2, 3, 20, 24, dtype=torch.float64, generator=torch.Generator().manual_seed(0)).requires_grad_()
+    assert torch.autograd.gradcheck(lattice_peak_db, (x,))
+    with pytest.raises(ValueError, match="at least 16x16"):
+        lattice_peak_db(torch.rand(1, 3, 12, 40))
+    with pytest.raises(ValueError, match="B, 1 or 3"):
+        lattice_peak_db(torch.rand(3, 40, 40))
+
+
+def test_lattice_excess_counts_only_the_lattice_the_output_adds():
+    from lowlight.losses import CombinedLoss, lattice_excess_loss
+
+    low = 0.1 + 0.005 * torch.rand(2, 3, 64, 72, generator=torch.Generator().manual_seed(0))
+    lines = (torch.arange(64) % 8 == 0)[:, None] | (torch.arange(72) % 8 == 0)[None, :]
+    grid = 0.03 * lines.float()
+    assert lattice_excess_loss(3 * low, low) < 0.3  # brightening adds no lattice
+    assert lattice_excess_loss(3 * low + grid, low) > 5
+    assert lattice_excess_loss(low + grid, low + grid) == 0  # the input's own lattice is allowed
+    assert lattice_excess_loss(low, low + grid) == 0  # and removing it is never penalised
+    loss = CombinedLoss({"lattice_excess": 1.0})
+    assert not loss.needs_target
+    assert loss(3 * low + grid, input=low)[0] == pytest.approx(lattice_excess_loss(3 * low + grid, low).item())
+    with pytest.raises(ValueError, match="lattice_excess loss needs the input"):
+        loss(3 * low)

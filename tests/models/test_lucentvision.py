@@ -172,7 +172,7 @@ def test_zero_shot_training_improves_loss_and_brightness(dark_sice, tmp_path):
     after = _zero_reference_score(trainer.model, images)
     assert after[0] < 0.7 * before[0]
     assert after[1] > before[1] + 0.05 and images.mean() < 0.3
-    assert set(trainer.last_metrics) == {"zero_reference_loss", "brightness"}
+    assert set(trainer.last_metrics) == {"zero_reference_loss", "brightness", "grid_db"}
 
 
 def test_per_image_zero_shot_mode(tmp_path, capsys):

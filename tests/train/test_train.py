@@ -277,3 +277,44 @@ def test_selection_can_subtract_the_lattice_the_outputs_add(pairs, tmp_path):
     assert trainer.best_psnr == pytest.approx(expected)
     with pytest.raises(ConfigError, match="selection"):
         from_dict(TrainConfig, tiny_config(pairs, tmp_path, selection="ssim"))
+
+
+def test_unpaired_photos_train_beside_the_pairs_with_their_own_loss(pairs, tmp_path):
+    config = tiny_config(pairs, tmp_path, steps=4, checkpoint_every=4, schedule={"name": "constant"})
+    photos = {"path": str(pairs / "low"), "kind": "unpaired"}
+    config["data"]["unpaired"] = [photos]
+    config["data"]["unpaired_batch_size"] = 2
+    config["data"]["val"] = [{"name": "pairs", "path": str(pairs)}, {"name": "photos", **photos}]
+    config["unpaired_losses"] = {"lattice_excess": 0.01}
+    trainer = run_in_process(config)
+    header, *rows = (tmp_path / "tiny" / "train_log.csv").read_text().splitlines()
+    column = header.split(",").index("unpaired.lattice_excess")
+    assert len(rows) == 2 and all(float(row.split(",")[column]) >= 0 for row in rows)
+    assert {"psnr_pairs", "grid_db_pairs", "grid_db_photos"} <= set(trainer.last_metrics)
+    assert "psnr_photos" not in trainer.last_metrics  # photos without targets give the lattice figure only
+
+    # the unpaired stream changes the weights, and resuming replays it: 2 + 2 steps == 4 steps
+    plain = run_in_process({**config, "output_dir": str(tmp_path / "plain"), "data": {**config["data"], "unpaired": []},
+                            "unpaired_losses": {}})  # fmt: skip
+    split = {**config, "output_dir": str(tmp_path / "split"), "steps": 2}
+    split["checkpoint_every"] = 2
+    run_in_process(split)
+    resumed = run_in_process({**split, "steps": 4}, resume=True)
+    weights, others = trainer.model.state_dict(), plain.model.state_dict()
+    assert max((weights[k] - others[k]).abs().max().item() for k in weights) > 1e-6
+    again = resumed.model.state_dict()
+    assert max((weights[k] - again[k]).abs().max().item() for k in weights) < 1e-6
+
+
+def test_unpaired_training_config_errors(pairs, tmp_path):
+    photos = {"path": str(pairs / "low"), "kind": "unpaired"}
+    with pytest.raises(ConfigError, match="go together"):
+        from_dict(TrainConfig, tiny_config(pairs, tmp_path, **{"data.unpaired": [photos]}))
+    with pytest.raises(ConfigError, match="go together"):
+        from_dict(TrainConfig, tiny_config(pairs, tmp_path, unpaired_losses={"lattice_excess": 1.0}))
+    with pytest.raises(ConfigError, match="kind unpaired"):
+        from_dict(TrainConfig, tiny_config(pairs, tmp_path, **{"data.unpaired": [{"path": str(pairs)}]},
+                                            unpaired_losses={"lattice_excess": 1.0}))  # fmt: skip
+    config = tiny_config(pairs, tmp_path, **{"data.unpaired": [photos]}, unpaired_losses={"l1": 1.0})
+    with pytest.raises(ConfigError, match="zero-reference"):
+        Trainer(from_dict(TrainConfig, config), progress=False)

@@ -93,7 +93,7 @@ def test_results_stay_inside_their_job_folder(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["up", "work"]
 
 
-def test_a_video_goes_through_the_video_path(tmp_path):
+def test_a_video_goes_through_the_video_path(tmp_path, monkeypatch):
     av = pytest.importorskip("av")
     clip = tmp_path / "clip.mp4"
     with av.open(str(clip), "w") as container:
@@ -111,6 +111,13 @@ def test_a_video_goes_through_the_video_path(tmp_path):
     with av.open(str(result.video)) as container:
         assert sum(1 for _ in container.decode(video=0)) == 4
     assert seen and max(seen) <= 1.0 + 1e-9
+
+    # the next job on the same model reuses the server's enhancer instead of loading the model again
+    built = []
+    original = EnhanceOptions.enhancer
+    monkeypatch.setattr(EnhanceOptions, "enhancer", lambda self: built.append(self) or original(self))
+    again = run_uploads([clip, _dark(tmp_path / "x.png")], "gamma", 0.0, CPU, tmp_path / "work2")
+    assert again.video is not None and built == []
 
 
 def test_old_job_folders_are_removed(tmp_path):

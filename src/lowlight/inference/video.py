@@ -204,11 +204,13 @@ def enhance_videos(
     smoothing: float = 0.0,
     report: Callable[[str], None] = print,
     on_frame: Callable[[Path, int, int], None] | None = None,
+    enhancer: Enhancer | None = None,
 ) -> int:
     """Enhance several videos with one model; returns how many failed (each one is reported on one line).
 
     ``output`` is a folder (``NAME{suffix}.mp4`` inside), or a video file name for a single video. Existing
     outputs are skipped unless ``overwrite``; a video that fails (truncated, unreadable) does not stop the others.
+    ``enhancer``: one already built for ``options`` (a server keeps one per model); built here when None.
     """
     missing = [str(v) for v in videos if not Path(v).is_file()]
     if missing:
@@ -217,7 +219,7 @@ def enhance_videos(
     if single_target and len(videos) > 1:
         raise LowlightError(f"-o {output} is one file but {len(videos)} videos were given; give a folder")
     check_suffix(suffix)
-    enhancer = options.enhancer()
+    enhancer = enhancer or options.enhancer()
     report(f"model {enhancer.name} on {enhancer.device}")
     failed = 0
     for source in map(Path, videos):

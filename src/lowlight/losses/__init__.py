@@ -22,8 +22,10 @@ from lowlight.layers.fourier import combine_amplitude_phase
 from lowlight.losses.fourier import (
     FourierAmplitudeLoss,
     FourierPhaseLoss,
+    LatticeExcessLoss,
     LatticeLoss,
     amplitude_loss,
+    lattice_excess_loss,
     lattice_loss,
     phase_loss,
 )
@@ -45,7 +47,8 @@ SIDE_PREFIX = "side."
 STAGE1_PREFIX = "stage1."
 _PREFIXES = (SIDE_PREFIX, STAGE1_PREFIX)
 
-ZERO_REFERENCE = {"spatial", "exposure", "color", "tv", "segmentation", "nr"}
+ZERO_REFERENCE = {"spatial", "exposure", "color", "tv", "segmentation", "nr", "lattice_excess"}
+INPUT_REFERENCE = {"spatial", "lattice_excess"}  # zero-reference terms that compare the output with the input
 LOSSES: dict[str, Callable[[], nn.Module]] = {
     "l1": L1Loss,
     "charbonnier": CharbonnierLoss,
@@ -70,6 +73,7 @@ __all__ = [
     "FourierPhaseLoss",
     "IlluminationSmoothnessLoss",
     "L1Loss",
+    "LatticeExcessLoss",
     "LatticeLoss",
     "MSELoss",
     "NoReferenceQualityLoss",
@@ -79,6 +83,7 @@ __all__ = [
     "amplitude_loss",
     "charbonnier_loss",
     "laplacian",
+    "lattice_excess_loss",
     "lattice_loss",
     "phase_loss",
     "upsample_side",
@@ -95,8 +100,9 @@ class CombinedLoss(nn.Module):
     """Weighted sum of named loss terms; returns ``(total, {name: value})``.
 
     Paired terms compare an output with the target; zero-reference terms (``spatial``, ``exposure``,
-    ``color``, ``tv``, ``segmentation``, ``nr``) need no target: ``spatial`` compares the output with
-    the input, ``tv`` smooths the curve maps, the others score the output alone.
+    ``color``, ``tv``, ``segmentation``, ``nr``, ``lattice_excess``) need no target: ``spatial`` and
+    ``lattice_excess`` compare the output with the input, ``tv`` smooths the curve maps, the others score
+    the output alone.
 
     Args:
         weights: term name (optionally ``side.``/``stage1.``-prefixed) to weight; zero weights are skipped.
@@ -133,6 +139,7 @@ class CombinedLoss(nn.Module):
             **LOSSES,
             "perceptual": (lambda: VGGPerceptualLoss(vgg_weights)) if vgg_weights is not None else None,
             "spatial": lambda: SpatialConsistencyLoss(spatial_neighbours),
+            "lattice_excess": LatticeExcessLoss,
             "exposure": lambda: ExposureControlLoss(exposure_level),
             "color": ColorConstancyLoss,
             "tv": IlluminationSmoothnessLoss,
@@ -193,8 +200,9 @@ class CombinedLoss(nn.Module):
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         if self.needs_target and target is None:
             raise ValueError("paired loss terms need a target: use zero-reference terms for unpaired data")
-        if "spatial" in self.weights and input is None:
-            raise ValueError("the spatial consistency loss needs the input image")
+        compared = sorted(INPUT_REFERENCE & set(self.weights))
+        if compared and input is None:
+            raise ValueError(f"the {' and '.join(compared)} loss needs the input image")
         if self.uses_maps and maps is None:
             raise ValueError("the tv loss needs the model's curve maps")
         pairs = {"": (pred, target)}
@@ -213,7 +221,7 @@ class CombinedLoss(nn.Module):
             base = _base(name)
             if base == "tv":
                 value = self.terms[base](maps.float())
-            elif base == "spatial":
+            elif base in INPUT_REFERENCE:
                 value = self.terms[base](pred.float(), input.float())
             elif base in ZERO_REFERENCE:
                 value = self.terms[base](pred.float())

@@ -46,6 +46,10 @@ class DataSource:
 class DataConfig:
     train: list[DataSource] = field(default_factory=list)
     val: DataSource | list[DataSource] | None = None  # several: checkpoints are chosen on their mean PSNR
+    # real photos without ground truth, trained beside the paired data with TrainConfig.unpaired_losses
+    # (e.g. lattice_excess): one batch of unpaired_batch_size of them after every paired batch
+    unpaired: list[DataSource] = field(default_factory=list)
+    unpaired_batch_size: int = 1
     crop: int | None = 256  # None trains on whole images (all of one size, or batch_size 1)
     batch_size: int = 8
     flip: bool = True
@@ -59,6 +63,10 @@ class DataConfig:
             raise ValueError("data.train needs at least one source")
         if (self.crop is not None and self.crop < 8) or self.batch_size < 1 or self.num_workers < 0:
             raise ValueError("need crop >= 8 (or null for whole images), batch_size >= 1 and num_workers >= 0")
+        if any(source.kind != "unpaired" for source in self.unpaired):
+            raise ValueError("data.unpaired lists folders of kind unpaired only")
+        if self.unpaired_batch_size < 1:
+            raise ValueError("unpaired_batch_size must be >= 1")
         if isinstance(self.val, list):
             names = [source.name for source in self.val]
             if None in names or len(set(names)) != len(names):
@@ -115,6 +123,7 @@ class TrainConfig:
     data: DataConfig
     model: ModelConfig = field(default_factory=ModelConfig)
     losses: dict[str, float] = field(default_factory=lambda: {"l1": 1.0})
+    unpaired_losses: dict[str, float] = field(default_factory=dict)  # zero-reference terms for data.unpaired
     vgg_weights: str | None = None
     stage1_target: Literal["t1", "gt"] = "t1"
     exposure_level: float = 0.6
@@ -145,3 +154,5 @@ class TrainConfig:
             raise ValueError("ema_decay must be in [0, 1)")
         if min(self.log_every, self.val_every, self.checkpoint_every) < 1:
             raise ValueError("log_every, val_every and checkpoint_every must be >= 1")
+        if bool(self.data.unpaired) != any(self.unpaired_losses.values()):
+            raise ValueError("data.unpaired and unpaired_losses go together: give both or neither")

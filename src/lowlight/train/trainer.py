@@ -20,7 +20,14 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from lowlight.config import dump_yaml, to_dict
-from lowlight.data.build import build_train_dataset, build_val_datasets, collate_batch, expand_path
+from lowlight.data.build import (
+    MixedDataset,
+    build_dataset,
+    build_train_dataset,
+    build_val_datasets,
+    collate_batch,
+    expand_path,
+)
 from lowlight.data.sampler import StreamSampler
 from lowlight.device import resolve_device
 from lowlight.errors import ConfigError, TrainingError
@@ -110,6 +117,7 @@ class Trainer:
             raise ConfigError(f"side.* loss terms need a model with a side output; {config.model.name} has none")
         if self.loss.uses_stage1 and "stage1" not in self.model.aux_outputs:
             raise ConfigError(f"stage1.* loss terms need a two-stage model; {config.model.name} is not one")
+        self.unpaired_loss = self._unpaired_loss(config)
         self.optimizer = _build_optimizer(config, self.model)
         sched = config.schedule
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -150,6 +158,19 @@ class Trainer:
         if config.compile:
             self.train_model = torch.compile(self.train_model)
 
+    def _unpaired_loss(self, config: TrainConfig) -> CombinedLoss | None:
+        """The loss on ``data.unpaired`` photos: zero-reference terms only, read from the model output alone."""
+        if not config.data.unpaired:
+            return None
+        loss = CombinedLoss(
+            config.unpaired_losses,
+            exposure_level=config.exposure_level,
+            spatial_neighbours=config.spatial_neighbours,
+        ).to(self.device)
+        if loss.needs_target or loss.aux_inputs:
+            raise ConfigError("unpaired_losses take zero-reference terms of the output only (e.g. lattice_excess)")
+        return loss
+
     # ----------------------------------------------------------------- state
     def state_dict(self) -> dict:
         return {
@@ -168,7 +189,11 @@ class Trainer:
 
     def _restore(self, state: dict) -> None:
         saved = state.get("config", {})
-        changed = [k for k in ("model", "data", "losses", "optim", "seed") if saved.get(k) != to_dict(self.config)[k]]
+        changed = [
+            k
+            for k in ("model", "data", "losses", "unpaired_losses", "optim", "seed")
+            if saved.get(k) != to_dict(self.config)[k]
+        ]
         if changed:
             log.warning("resuming with a config that differs from the checkpoint's in: %s", ", ".join(changed))
         self.model.load_state_dict(state["model"])
@@ -215,19 +240,41 @@ class Trainer:
             collate_fn=collate_batch,
         )
 
+    def _unpaired_loader(self) -> DataLoader | None:
+        """Endless batches of ``data.unpaired`` crops (a stream of its own, resumable like the paired one)."""
+        data = self.config.data
+        if not data.unpaired:
+            return None
+        seed = self.config.seed + 1000
+        parts = [
+            (build_dataset(source, data.crop, data.flip, data.rot90, data.cache, seed + i), source.repeat)
+            for i, source in enumerate(data.unpaired)
+        ]
+        dataset = parts[0][0] if len(parts) == 1 and parts[0][1] == 1 else MixedDataset(parts)
+        sampler = StreamSampler(
+            len(dataset), data.unpaired_batch_size, self.ctx.rank, self.ctx.world_size, seed=seed, start_batch=self.step
+        )
+        return DataLoader(
+            dataset, batch_size=sampler.local_batch, sampler=sampler, num_workers=0, collate_fn=collate_batch
+        )
+
     # ----------------------------------------------------------------- steps
-    def _forward(self, view: nn.Module, low: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def _forward(
+        self, view: nn.Module, low: torch.Tensor, aux_names: tuple[str, ...] | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The output and the auxiliary outputs the loss needs (DarkIR's side output, FSIDNet's stage 1)."""
         amp = self.amp_dtype is not None
         with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=amp):
             result = view(low)  # a TrainingView (maybe inside DDP or compiled): runs forward_train
-        return result.out, {name: result.aux[name] for name in self.loss.aux_inputs}
+        names = self.loss.aux_inputs if aux_names is None else aux_names
+        return result.out, {name: result.aux[name] for name in names}
 
     def _to_device(self, tensor: torch.Tensor) -> torch.Tensor:
         tensor = tensor.to(self.device, non_blocking=True)
         return tensor.contiguous(memory_format=torch.channels_last) if self.config.channels_last else tensor
 
-    def train_step(self, batch: dict) -> dict[str, float]:
+    def train_step(self, batch: dict, unpaired: dict | None = None) -> dict[str, float]:
+        """One optimizer step on a batch; ``unpaired`` (photos without targets) adds ``unpaired_losses``."""
         low = self._to_device(batch["low"])
         high = self._to_device(batch["high"]) if "high" in batch else None
         if high is None and self.loss.needs_target:
@@ -236,6 +283,13 @@ class Trainer:
         loss, parts = self.loss(out, high, input=low, **auxiliary)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
+        if unpaired is not None and self.unpaired_loss is not None:
+            # a second backward pass accumulates into the same gradients: one graph in memory at a time
+            photos = self._to_device(unpaired["low"])
+            extra, extra_parts = self.unpaired_loss(self._forward(self.train_model, photos, ())[0], input=photos)
+            self.scaler.scale(extra).backward()
+            loss = loss.detach() + extra.detach()
+            parts.update({f"unpaired.{name}": value for name, value in extra_parts.items()})
         values = mean_across(self.ctx, torch.stack([loss.detach(), *parts.values()]).float())
         if not torch.isfinite(values).all():
             detail = ", ".join(f"{k}={v:.4g}" for k, v in zip(["loss", *parts], values.tolist(), strict=True))
@@ -296,9 +350,12 @@ class Trainer:
                 scores["ssim"].append(ssim(out, high).item())
                 if min(out.shape[-2:]) >= 16:
                     scores["grid_db"].append(_grid_db(out, high))
-            elif not self.loss.needs_target:
-                scores["zero_reference_loss"].append(self._zero_reference_loss(model, low))
-                scores["brightness"].append(out.mean().item())
+            else:
+                if min(out.shape[-2:]) >= 16:  # photos without a target: the lattice the output adds to the input
+                    scores["grid_db"].append(_grid_db(out, low))
+                if not self.loss.needs_target:
+                    scores["zero_reference_loss"].append(self._zero_reference_loss(model, low))
+                    scores["brightness"].append(out.mean().item())
             if index < self.config.sample_images:
                 images = [item["low"], out[0].cpu()] + ([item["high"]] if "high" in item else [])
                 prefix = f"{name}_" if name else ""
@@ -337,6 +394,8 @@ class Trainer:
         board = TensorBoardLog(self.run_dir / "tensorboard") if ctx.is_main else None
         loader = self._train_loader()
         batches = iter(loader)
+        unpaired_loader = self._unpaired_loader()
+        unpaired_batches = iter(unpaired_loader) if unpaired_loader is not None else None
         bar = tqdm(
             total=config.steps,
             initial=self.step,
@@ -349,7 +408,9 @@ class Trainer:
         window_start, window_steps = time.perf_counter(), 0
         try:
             while self.step < config.steps:
-                values = self.train_step(next(batches))
+                values = self.train_step(
+                    next(batches), next(unpaired_batches) if unpaired_batches is not None else None
+                )
                 window_steps += 1
                 bar.update(1)
                 if ctx.is_main and (self.step % config.log_every == 0 or self.step == config.steps):
@@ -373,7 +434,7 @@ class Trainer:
                     barrier(ctx)
         finally:
             bar.close()
-            del batches
+            del batches, unpaired_batches
             if board is not None:
                 board.close()
 

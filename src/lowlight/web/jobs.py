@@ -183,7 +183,7 @@ def run_uploads(
         before = len(lines)
         enhance_videos(
             videos, outputs_dir, options, suffix="_enhanced", smoothing=DEFAULT_TEMPORAL_SMOOTHING,
-            report=lines.append, on_frame=on_frame,
+            report=lines.append, on_frame=on_frame, enhancer=cached_enhancer(options),
         )  # fmt: skip
         problems.extend(line for line in lines[before:] if line.startswith("failed"))
     seconds = time.perf_counter() - started
