@@ -76,10 +76,23 @@ def test_every_config_and_seed_is_trained_scored_and_tabled(tiny, capsys):
 def test_a_killed_run_resumes_from_its_checkpoint(tiny, capsys):
     root, group, pairs, clean = tiny
     config = yaml.safe_load((group / "full.yaml").read_text())
-    config |= {"name": "full_s0", "seed": 0, "steps": 1, "output_dir": str(root / "work" / "runs")}
+    config |= {"name": "full_s0", "seed": 0, "steps": 1, "output_dir": str(root / "work" / "runs" / "group")}
     Trainer(from_dict(TrainConfig, config), progress=False).fit()  # as if killed after step 1
     assert _ablate(root, group, pairs, clean) == 0
     assert "full_s0: resuming (2 steps)" in capsys.readouterr().out
+
+
+def test_groups_with_the_same_config_names_keep_their_runs_apart(tiny, capsys):
+    root, group, pairs, clean = tiny
+    assert _ablate(root, group, pairs, clean, "--seeds", "0") == 0
+    other = root / "other"
+    other.mkdir()
+    config = yaml.safe_load((group / "iem_static.yaml").read_text())  # another network under the name "full"
+    (other / "full.yaml").write_text(yaml.safe_dump(config))
+    capsys.readouterr()
+    assert _ablate(root, other, pairs, clean, "--seeds", "0", "--output", str(root / "out_other")) == 0
+    assert "full_s0: training (2 steps)" in capsys.readouterr().out
+    assert (root / "work" / "runs" / "other" / "full_s0").is_dir() and (root / "work" / "runs" / "group").is_dir()
 
 
 def test_a_group_needs_its_full_model(tmp_path):

@@ -318,3 +318,11 @@ def test_unpaired_training_config_errors(pairs, tmp_path):
     config = tiny_config(pairs, tmp_path, **{"data.unpaired": [photos]}, unpaired_losses={"l1": 1.0})
     with pytest.raises(ConfigError, match="zero-reference"):
         Trainer(from_dict(TrainConfig, config), progress=False)
+
+
+def test_resuming_a_run_of_another_network_is_one_clear_error(pairs, tmp_path):
+    run_in_process(tiny_config(pairs, tmp_path, steps=2))
+    other = tiny_config(pairs, tmp_path, steps=4)
+    other["model"] = {**TINY_MODEL, "args": {**TINY_MODEL["args"], "width": 8}}
+    with pytest.raises(TrainingError, match="holds another network"):
+        Trainer(from_dict(TrainConfig, other), resume=True, progress=False)

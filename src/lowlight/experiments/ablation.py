@@ -116,7 +116,7 @@ def _run_one(
     if result_file.exists():
         report(f"{name}: done before, result kept")
         return RunResult(**json.loads(result_file.read_text()))
-    work = settings.work.expanduser() / "runs"
+    work = settings.work.expanduser() / "runs" / config_path.parent.name  # groups share config names (full)
     overrides = [*settings.overrides, f"name={name}", f"seed={seed}", f"output_dir={work}"]
     config = load_config(TrainConfig, config_path, overrides)
     resume = (work / name / "checkpoints" / "last.pt").exists()

@@ -196,7 +196,13 @@ class Trainer:
         ]
         if changed:
             log.warning("resuming with a config that differs from the checkpoint's in: %s", ", ".join(changed))
-        self.model.load_state_dict(state["model"])
+        try:
+            self.model.load_state_dict(state["model"])
+        except RuntimeError:
+            raise TrainingError(
+                f"{self.last_path}: this checkpoint holds another network ({state.get('model_name', 'unknown')}, "
+                f"other layers) than {self.config.model.name} as configured; choose another run name"
+            ) from None
         if self.ema is not None and state.get("ema") is not None:
             self.ema.module.load_state_dict(state["ema"])
         self.optimizer.load_state_dict(state["optimizer"])
