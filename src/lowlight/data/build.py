@@ -90,15 +90,25 @@ class MixedDataset(Dataset):
         return item
 
 
-def build_train_dataset(data, seed: int) -> Dataset:
-    """The training mixture of ``data.train`` sources."""
+def _mixture(sources, data, seed: int) -> Dataset:
+    """Training crops of several sources, each repeated ``repeat`` times (one source: that dataset)."""
     parts = [
         (build_dataset(source, data.crop, data.flip, data.rot90, data.cache, seed + i), source.repeat)
-        for i, source in enumerate(data.train)
+        for i, source in enumerate(sources)
     ]
     if len(parts) == 1 and parts[0][1] == 1:
         return parts[0][0]
-    return MixedDataset(parts, inputs_only=any(source.kind == "unpaired" for source in data.train))
+    return MixedDataset(parts, inputs_only=any(source.kind == "unpaired" for source in sources))
+
+
+def build_train_dataset(data, seed: int) -> Dataset:
+    """The training mixture of ``data.train`` sources."""
+    return _mixture(data.train, data, seed)
+
+
+def build_unpaired_dataset(data, seed: int) -> Dataset:
+    """The mixture of ``data.unpaired`` photos (no targets), trained beside the pairs."""
+    return _mixture(data.unpaired, data, seed)
 
 
 def build_val_datasets(data, seed: int) -> list[tuple[str | None, Dataset]]:

@@ -21,9 +21,8 @@ from tqdm import tqdm
 
 from lowlight.config import dump_yaml, to_dict
 from lowlight.data.build import (
-    MixedDataset,
-    build_dataset,
     build_train_dataset,
+    build_unpaired_dataset,
     build_val_datasets,
     collate_batch,
     expand_path,
@@ -252,11 +251,7 @@ class Trainer:
         if not data.unpaired:
             return None
         seed = self.config.seed + 1000
-        parts = [
-            (build_dataset(source, data.crop, data.flip, data.rot90, data.cache, seed + i), source.repeat)
-            for i, source in enumerate(data.unpaired)
-        ]
-        dataset = parts[0][0] if len(parts) == 1 and parts[0][1] == 1 else MixedDataset(parts)
+        dataset = build_unpaired_dataset(data, seed)
         sampler = StreamSampler(
             len(dataset), data.unpaired_batch_size, self.ctx.rank, self.ctx.world_size, seed=seed, start_batch=self.step
         )
