@@ -82,6 +82,7 @@ def main() -> None:
         "validation": json.loads(metadata["lowlight.val_metrics"]),
         "eval15": {k: round(v, 4) for k, v in scores.items()},
         "eval15_fp32_psnr": round(scores32["psnr"], 4),
+        "eval15_fp16_psnr": round(scores16["psnr"], 4),
         "train_data": config["data"]["train"],
         "train_hours": round(training_hours(args.run, config["data"]["batch_size"]), 2),
     }

@@ -306,6 +306,25 @@ def test_unpaired_photos_train_beside_the_pairs_with_their_own_loss(pairs, tmp_p
     assert max((weights[k] - again[k]).abs().max().item() for k in weights) < 1e-6
 
 
+def test_shift_consistency_trains_on_the_unpaired_photos_alone_or_beside_their_losses(pairs, tmp_path):
+    photos = {"path": str(pairs / "low"), "kind": "unpaired"}
+    config = tiny_config(pairs, tmp_path, steps=2, schedule={"name": "constant"}, shift_consistency=1.0)
+    config["data"]["unpaired"] = [photos]
+    trainer = run_in_process(config)
+    header, *rows = (tmp_path / "tiny" / "train_log.csv").read_text().splitlines()
+    column = header.split(",").index("unpaired.shift_consistency")
+    assert rows and all(float(row.split(",")[column]) > 0 for row in rows)
+    both = run_in_process({**config, "output_dir": str(tmp_path / "both"), "unpaired_losses": {"lattice_excess": 0.01}})
+    header = (tmp_path / "both" / "tiny" / "train_log.csv").read_text().splitlines()[0].split(",")
+    assert {"unpaired.shift_consistency", "unpaired.lattice_excess"} <= set(header)
+    weights, others = trainer.model.state_dict(), both.model.state_dict()
+    assert max((weights[k] - others[k]).abs().max().item() for k in weights) > 1e-7
+    with pytest.raises(ConfigError, match="shift_consistency must be"):
+        from_dict(TrainConfig, {**config, "shift_consistency": -1.0})
+    with pytest.raises(ConfigError, match="go together"):
+        from_dict(TrainConfig, tiny_config(pairs, tmp_path, shift_consistency=1.0))
+
+
 def test_unpaired_training_config_errors(pairs, tmp_path):
     photos = {"path": str(pairs / "low"), "kind": "unpaired"}
     with pytest.raises(ConfigError, match="go together"):

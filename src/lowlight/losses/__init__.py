@@ -19,6 +19,7 @@ from torch import nn
 
 from lowlight.errors import ConfigError
 from lowlight.layers.fourier import combine_amplitude_phase
+from lowlight.losses.equivariance import ShiftConsistencyLoss, shift_consistency_loss, shifted_views
 from lowlight.losses.fourier import (
     FourierAmplitudeLoss,
     FourierPhaseLoss,
@@ -78,6 +79,7 @@ __all__ = [
     "MSELoss",
     "NoReferenceQualityLoss",
     "SegmentationGuidedLoss",
+    "ShiftConsistencyLoss",
     "SpatialConsistencyLoss",
     "VGGPerceptualLoss",
     "amplitude_loss",
@@ -86,6 +88,8 @@ __all__ = [
     "lattice_excess_loss",
     "lattice_loss",
     "phase_loss",
+    "shift_consistency_loss",
+    "shifted_views",
     "upsample_side",
 ]
 

@@ -124,6 +124,9 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     losses: dict[str, float] = field(default_factory=lambda: {"l1": 1.0})
     unpaired_losses: dict[str, float] = field(default_factory=dict)  # zero-reference terms for data.unpaired
+    # weight of the shift-consistency term on data.unpaired photos (lowlight.losses.equivariance): the outputs
+    # for two views offset by 1-7 pixels must agree, which a lattice locked to the network's grid breaks
+    shift_consistency: float = 0.0
     vgg_weights: str | None = None
     stage1_target: Literal["t1", "gt"] = "t1"
     exposure_level: float = 0.6
@@ -154,5 +157,10 @@ class TrainConfig:
             raise ValueError("ema_decay must be in [0, 1)")
         if min(self.log_every, self.val_every, self.checkpoint_every) < 1:
             raise ValueError("log_every, val_every and checkpoint_every must be >= 1")
-        if bool(self.data.unpaired) != any(self.unpaired_losses.values()):
-            raise ValueError("data.unpaired and unpaired_losses go together: give both or neither")
+        if not (math.isfinite(self.shift_consistency) and self.shift_consistency >= 0):
+            raise ValueError(f"shift_consistency must be >= 0, got {self.shift_consistency}")
+        unpaired_terms = any(self.unpaired_losses.values()) or self.shift_consistency > 0
+        if bool(self.data.unpaired) != unpaired_terms:
+            raise ValueError(
+                "data.unpaired and unpaired_losses (or shift_consistency) go together: give both or neither"
+            )

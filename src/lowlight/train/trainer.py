@@ -31,7 +31,7 @@ from lowlight.data.sampler import StreamSampler
 from lowlight.device import resolve_device
 from lowlight.errors import ConfigError, TrainingError
 from lowlight.io import atomic_write_bytes, encode_image
-from lowlight.losses import CombinedLoss
+from lowlight.losses import CombinedLoss, ShiftConsistencyLoss
 from lowlight.metrics.functional import psnr, ssim
 from lowlight.models.base import TrainingView, as_enhancement_model
 from lowlight.registry import create_model
@@ -117,6 +117,7 @@ class Trainer:
         if self.loss.uses_stage1 and "stage1" not in self.model.aux_outputs:
             raise ConfigError(f"stage1.* loss terms need a two-stage model; {config.model.name} is not one")
         self.unpaired_loss = self._unpaired_loss(config)
+        self.shift_consistency = ShiftConsistencyLoss() if config.shift_consistency > 0 else None
         self.optimizer = _build_optimizer(config, self.model)
         sched = config.schedule
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -159,7 +160,7 @@ class Trainer:
 
     def _unpaired_loss(self, config: TrainConfig) -> CombinedLoss | None:
         """The loss on ``data.unpaired`` photos: zero-reference terms only, read from the model output alone."""
-        if not config.data.unpaired:
+        if not config.data.unpaired or not any(config.unpaired_losses.values()):
             return None
         loss = CombinedLoss(
             config.unpaired_losses,
@@ -284,10 +285,9 @@ class Trainer:
         loss, parts = self.loss(out, high, input=low, **auxiliary)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
-        if unpaired is not None and self.unpaired_loss is not None:
+        if unpaired is not None and (self.unpaired_loss is not None or self.shift_consistency is not None):
             # a second backward pass accumulates into the same gradients: one graph in memory at a time
-            photos = self._to_device(unpaired["low"])
-            extra, extra_parts = self.unpaired_loss(self._forward(self.train_model, photos, ())[0], input=photos)
+            extra, extra_parts = self._unpaired_terms(self._to_device(unpaired["low"]))
             self.scaler.scale(extra).backward()
             loss = loss.detach() + extra.detach()
             parts.update({f"unpaired.{name}": value for name, value in extra_parts.items()})
@@ -306,6 +306,18 @@ class Trainer:
             self.ema.update(self.model)
         self.step += 1
         return dict(zip(["loss", *parts], values.tolist(), strict=True))
+
+    def _unpaired_terms(self, photos: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``unpaired_losses`` on the photos' outputs, plus the weighted shift-consistency term when enabled."""
+
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            return self._forward(self.train_model, x, ())[0]
+
+        if self.shift_consistency is None:
+            return self.unpaired_loss(forward(photos), input=photos)
+        consistency, view, out = self.shift_consistency(forward, photos, self.step)
+        total, parts = self.unpaired_loss(out, input=view) if self.unpaired_loss is not None else (0.0, {})
+        return total + self.config.shift_consistency * consistency, {**parts, "shift_consistency": consistency}
 
     # ----------------------------------------------------------------- validation
     @torch.no_grad()
