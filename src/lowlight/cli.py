@@ -65,7 +65,8 @@ def _add_enhance(subparsers: argparse._SubParsersAction) -> None:
         "--self-ensemble",
         choices=list(ENSEMBLE_SIZES),
         default="none",
-        help="average over flipped/rotated passes: flip (2x the time) or x8 (8x); often a little cleaner",
+        help="average over flipped/rotated passes: flip (2x the time) or x8 (8x), often a little cleaner; or "
+        "shift (4x): passes moved by 4 px, which cancels most of a grid pattern locked to the network",
     )
     p.add_argument("--suffix", default="", help="appended to output file names, e.g. _enhanced")
     p.add_argument(

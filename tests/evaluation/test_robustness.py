@@ -72,3 +72,15 @@ def test_benchmark_prints_one_generalisation_table(clean, tmp_path, capsys):
 def test_benchmark_needs_something_to_run_on(capsys):
     assert main(["benchmark"]) == 2
     assert "give --data, --wild or --real" in capsys.readouterr().err
+
+
+def test_benchmark_self_ensemble_is_in_the_protocol_and_leaves_a_pointwise_method_unchanged(clean, tmp_path):
+    rows = {}
+    for mode in ("none", "shift"):
+        out = tmp_path / mode
+        args = ["benchmark", "--real", str(clean), "--model", "gamma", "-o", str(out), "--device", "cpu"]
+        assert main([*args, "--self-ensemble", mode]) == 0
+        text = (out / "robustness.md").read_text()
+        assert ("self-ensemble shift: outputs averaged over 4 translated" in text) == (mode == "shift")
+        rows[mode] = next(line for line in text.splitlines() if line.startswith("| gamma"))
+    assert rows["none"] == rows["shift"]

@@ -6,7 +6,7 @@ from torch import nn
 
 from lowlight.errors import LowlightError
 from lowlight.evaluation.evaluate import Protocol
-from lowlight.inference.ensemble import ENSEMBLE_SIZES, dihedral, inverse_dihedral, self_ensemble
+from lowlight.inference.ensemble import ENSEMBLE_SIZES, dihedral, inverse_dihedral, self_ensemble, translate
 from lowlight.inference.pipeline import Enhancer
 
 
@@ -55,6 +55,34 @@ def test_pointwise_model_is_unchanged_and_input_is_not_modified():
     out = self_ensemble(nn.Identity(), x, "x8")
     torch.testing.assert_close(out, x)
     assert torch.equal(x, before)
+
+
+class _GridLocked(nn.Module):
+    """Adds one bright dot per 8x8 cell of its own input grid: a lattice the shift ensemble should cancel."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dots = torch.zeros_like(x)
+        dots[..., ::8, ::8] = 0.5
+        return x + dots
+
+
+def test_translate_moves_the_image_and_mirrors_the_new_border():
+    x = torch.arange(1.0, 13.0).reshape(1, 1, 3, 4)
+    moved = translate(x, 1, 2)
+    assert moved.shape == (1, 1, 4, 6) and torch.equal(moved[..., 1:, 2:], x)
+    assert moved[0, 0, 0, 2:].tolist() == x[0, 0, 1].tolist()  # reflected, not zero
+    assert translate(torch.rand(1, 3, 2, 2), 4, 4).shape == (1, 3, 6, 6)  # too small to mirror: repeated
+    assert torch.equal(translate(x, 0, 0), x)
+
+
+def test_shift_ensemble_keeps_the_image_and_cancels_a_grid_locked_lattice():
+    x = torch.rand(1, 3, 32, 40, dtype=torch.float64)
+    torch.testing.assert_close(self_ensemble(nn.Identity(), x, "shift"), x)
+    plain, shifted = _GridLocked()(x) - x, self_ensemble(_GridLocked(), x, "shift") - x
+    # the dots of the four passes land on four phases of the grid: each keeps a quarter of its energy
+    assert plain.abs().max().item() == pytest.approx(0.5) and shifted.abs().max().item() == pytest.approx(0.125)
+    assert shifted.abs().sum().item() == pytest.approx(plain.abs().sum().item())
+    assert ENSEMBLE_SIZES["shift"] == 4
 
 
 def test_bad_modes_and_shapes():

@@ -117,6 +117,8 @@ def run_profile(args: argparse.Namespace) -> int:
 
 
 def add_benchmark(subparsers: argparse._SubParsersAction) -> None:
+    from lowlight.inference.ensemble import ENSEMBLE_SIZES
+
     p = subparsers.add_parser(
         "benchmark", help="evaluate and profile every runnable model into one markdown report with a visual grid"
     )
@@ -141,6 +143,11 @@ def add_benchmark(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--speed-size", type=_size, default=(400, 600), help="HxW for the speed table")
     p.add_argument("--limit", type=positive_int)
+    p.add_argument(
+        "--self-ensemble", choices=list(ENSEMBLE_SIZES), default="none",
+        help="generalisation table only: average every model's passes over flips/turns (flip, x8) or 4-pixel "
+        "translations (shift); the protocol says so",
+    )  # fmt: skip
     p.set_defaults(handler=run_benchmark)
 
 
@@ -172,7 +179,9 @@ def _run_robustness(args: argparse.Namespace, models: list[tuple[str, str | None
     else:
         total = len(models) * sum(len(d.pairs) for d in datasets)
     with tqdm(total=total, unit="img", file=sys.stderr, desc="generalisation") as bar:
-        evaluator = run_robustness(models, datasets, args.device, args.limit, on_image=lambda: bar.update(1))
+        evaluator = run_robustness(
+            models, datasets, args.device, args.limit, on_image=lambda: bar.update(1), self_ensemble=args.self_ensemble
+        )
     table = "# Generalisation benchmark\n\n" + robustness_table(evaluator)
     print(table)
     path = args.output / "robustness.md"

@@ -50,7 +50,8 @@ class Protocol:
         ]
         if self.self_ensemble != "none":
             passes = ENSEMBLE_SIZES[self.self_ensemble]
-            lines.append(f"self-ensemble {self.self_ensemble}: outputs averaged over {passes} flipped/rotated passes")
+            kind = "translated (by 4 px)" if self.self_ensemble == "shift" else "flipped/rotated"
+            lines.append(f"self-ensemble {self.self_ensemble}: outputs averaged over {passes} {kind} passes")
         if self.gt_mean:
             lines.append(
                 "*_gtmean: output scaled so its mean BT.601 gray level equals the ground truth's, then clipped"

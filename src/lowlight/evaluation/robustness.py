@@ -104,9 +104,11 @@ def run_robustness(
     device: str = "auto",
     limit: int | None = None,
     on_image=None,
+    self_ensemble: str = "none",
 ) -> Evaluator:
     """Score every model on every dataset: paired sets with PSNR/SSIMs/GT-mean/grid, real photos with grid."""
-    paired = Evaluator(PAIRED_METRICS, Protocol(gt_mean=True), device=device, limit=limit)
+    protocol = Protocol(gt_mean=True, self_ensemble=self_ensemble)
+    paired = Evaluator(PAIRED_METRICS, protocol, device=device, limit=limit)
     for name, weights in models:
         for dataset in datasets:
             paired.run(name, weights, dataset, on_image=on_image)

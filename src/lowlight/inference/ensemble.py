@@ -4,6 +4,12 @@ Averaging over the eight symmetries of the square (the dihedral group: 4 rotatio
 a horizontal flip) cancels part of a model's orientation-dependent error, at 8x the compute; ``flip`` uses
 the identity and the horizontal flip only (2x). Restoration papers call it "self-ensemble" or "x8"
 (EDSR, NAFNet); scores obtained with it are reported separately from the plain model's.
+
+``shift`` (4x) averages over translations instead: the input as it is and moved by 4 pixels down, right, and
+both (reflected borders), each output moved back. A model that downsamples by 8 can draw a lattice locked to
+its own 8-pixel grid; in the four passes that grid sits at four phases, so the lattice's components at odd
+multiples of 1/8 cycle per pixel (in x or in y) cancel in the mean while the image, which moves with the
+input, does not (on DICM 53 with ``darkir_m.robust``: +11.45 dB of added lattice alone, +4.97 with ``shift``).
 """
 
 from __future__ import annotations
@@ -11,17 +17,42 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 
 from lowlight.errors import LowlightError
 
 # number of transforms of each mode; transform k is "rotate by k % 4 quarter turns, then flip if k >= 4"
-ENSEMBLE_SIZES = {"none": 1, "flip": 2, "x8": 8}
+ENSEMBLE_SIZES = {"none": 1, "flip": 2, "x8": 8, "shift": 4}
+# (down, right) offsets of the shift ensemble: half the period of the 8-pixel grid, in each direction
+SHIFT_OFFSETS = ((0, 0), (0, 4), (4, 0), (4, 4))
 
 
 def _transforms(mode: str) -> tuple[int, ...]:
     if mode not in ENSEMBLE_SIZES:
         raise LowlightError(f"unknown self-ensemble {mode!r}; use one of {', '.join(ENSEMBLE_SIZES)}")
     return (0, 4) if mode == "flip" else tuple(range(ENSEMBLE_SIZES[mode]))
+
+
+def translate(x: torch.Tensor, down: int, right: int) -> torch.Tensor:
+    """(..., H, W) -> (..., H + down, W + right): ``x`` moved down and right, the new rows and columns
+    mirrored from the image (repeated for images too small to mirror)."""
+    if down < 0 or right < 0:
+        raise ValueError(f"offsets must be >= 0, got {down}, {right}")
+    if not (down or right):
+        return x
+    small = min(x.shape[-2:]) <= max(down, right)
+    flat = x.reshape(-1, *x.shape[-3:]) if x.ndim >= 4 else x[None]
+    padded = F.pad(flat, (right, 0, down, 0), mode="replicate" if small else "reflect")
+    return padded.reshape(*x.shape[:-2], *padded.shape[-2:])
+
+
+def _shift_mean(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    total = None
+    for down, right in SHIFT_OFFSETS:
+        out = model(translate(x, down, right))[..., down:, right:]
+        out = out.to(torch.promote_types(out.dtype, torch.float32))
+        total = out.clone() if total is None else total.add_(out)
+    return total.div_(len(SHIFT_OFFSETS))
 
 
 def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -41,12 +72,14 @@ def inverse_dihedral(y: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def self_ensemble(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, mode: str = "x8") -> torch.Tensor:
-    """Mean of ``inverse_k(model(transform_k(x)))`` over the transforms of ``mode``.
+    """Mean of ``inverse_k(model(transform_k(x)))`` over the transforms of ``mode`` (flips and turns, or
+    for ``shift`` the translations).
 
     Args:
         model: maps (B, C, H, W) to (B, C', H, W) for any H and W (rotations swap H and W).
         x: input batch (B, C, H, W).
-        mode: "none" (the model alone), "flip" (2 passes) or "x8" (8 passes).
+        mode: "none" (the model alone), "flip" (2 passes), "x8" (8 passes) or "shift" (4 translated
+            passes, see the module docstring).
 
     Returns:
         (B, C', H, W) in float32 (the dtype of ``x`` for float64 input).
@@ -56,6 +89,8 @@ def self_ensemble(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor
         raise LowlightError(f"self-ensemble expects a (B, C, H, W) batch, got shape {tuple(x.shape)}")
     if transforms == (0,):
         return model(x)
+    if mode == "shift":
+        return _shift_mean(model, x)
     total = None
     for k in transforms:
         out = inverse_dihedral(model(dihedral(x, k)), k)

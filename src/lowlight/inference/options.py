@@ -34,7 +34,7 @@ class EnhanceOptions:
     exposure: brightness change in EV stops for every model (0: the model's choice); target_exposure: pick it
         per image for this mean brightness. strength / zero_shot_steps: curve models' controls.
     backend / onnx_file / compile_model: how the network runs.
-    self_ensemble: "none", "flip" or "x8".
+    self_ensemble: "none", "flip", "x8" or "shift" (see :mod:`lowlight.inference.ensemble`).
     """
 
     model: str | None = None

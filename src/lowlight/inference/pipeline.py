@@ -64,8 +64,9 @@ class Enhancer:
             once into the cache (``LOWLIGHT_CACHE`` or ~/.cache/lowlight) and checks it against PyTorch.
         compile_model: torch backend: run the model through ``torch.compile`` (each new input size
             compiles first; not with ``zero_shot_steps``, which fine-tunes a copy per image).
-        self_ensemble: "none", "flip" (average with the mirrored pass) or "x8" (average over the 8
-            flips and quarter turns), see :mod:`lowlight.inference.ensemble`.
+        self_ensemble: "none", "flip" (average with the mirrored pass), "x8" (average over the 8
+            flips and quarter turns) or "shift" (over 4 passes translated by 4 pixels, against lattices
+            locked to the network's grid), see :mod:`lowlight.inference.ensemble`.
     """
 
     def __init__(
