@@ -341,3 +341,12 @@ def test_the_tuned_allocator_can_give_memory_back_between_image_sizes():
     if not tune_malloc():
         pytest.skip("glibc allocator settings are not available here")
     assert release_memory()
+
+
+def test_a_folder_of_mixed_sizes_bounds_the_heap_once_it_meets_a_second_size(tmp_path, monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr("lowlight.inference.batch.bound_heap_growth", lambda: calls.append(1) or True)
+    for name, size in (("a", (40, 40)), ("b", (40, 40)), ("c", (48, 32)), ("d", (40, 40))):
+        _dark(tmp_path / "in" / f"{name}.png", size)
+    code, _ = run(["enhance", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-m", "gamma"], capsys)
+    assert code == 0 and len(calls) == 2  # at b -> c and c -> d, not between the two 40x40 photos

@@ -40,9 +40,11 @@ def test_tune_malloc_opt_out(value, expected):
 
 _MMAPPED_BYTES_WHILE_HOLDING_64MB = """
 import ctypes, sys, torch
-from lowlight.runtime import tune_malloc
-if sys.argv[1] == "tuned":
+from lowlight.runtime import bound_heap_growth, tune_malloc
+if sys.argv[1] != "default":
     tune_malloc()
+if sys.argv[1] == "tuned, then mixed sizes":
+    assert bound_heap_growth()
 class MallInfo2(ctypes.Structure):
     names = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
     _fields_ = [(name, ctypes.c_size_t) for name in names.split()]
@@ -54,7 +56,7 @@ print(libc.mallinfo2().hblkhd)
 
 
 @glibc_only
-@pytest.mark.parametrize(("mode", "mmapped"), [("default", True), ("tuned", False)])
+@pytest.mark.parametrize(("mode", "mmapped"), [("default", True), ("tuned", False), ("tuned, then mixed sizes", True)])
 def test_large_buffers_come_from_the_heap_after_tuning(mode, mmapped):
     # Untuned, glibc maps a 64 MB tensor with mmap (fresh pages, unmapped on free); tuned, it comes
     # from the heap, whose freed memory the next forward pass reuses without page faults.

@@ -345,3 +345,13 @@ def test_resuming_a_run_of_another_network_is_one_clear_error(pairs, tmp_path):
     other["model"] = {**TINY_MODEL, "args": {**TINY_MODEL["args"], "width": 8}}
     with pytest.raises(TrainingError, match="holds another network"):
         Trainer(from_dict(TrainConfig, other), resume=True, progress=False)
+
+
+def test_resuming_with_another_shift_consistency_weight_is_reported(pairs, tmp_path, caplog):
+    photos = {"path": str(pairs / "low"), "kind": "unpaired"}
+    config = tiny_config(pairs, tmp_path, steps=2, shift_consistency=1.0)
+    config["data"]["unpaired"] = [photos]
+    run_in_process(config)
+    with caplog.at_level("WARNING"):
+        run_in_process({**config, "steps": 4, "shift_consistency": 2.0}, resume=True)
+    assert "differs from the checkpoint's in: shift_consistency" in caplog.text

@@ -17,7 +17,7 @@ from pathlib import Path
 from lowlight.errors import LowlightError
 from lowlight.inference.pipeline import Enhancer
 from lowlight.io import DEFAULT_MAX_PIXELS, format_for_suffix, is_image_path, read_image, write_image
-from lowlight.runtime import release_memory
+from lowlight.runtime import bound_heap_growth, release_memory
 
 _GLOB_CHARS = set("*?[")
 _EXTENSION_BY_FORMAT = {
@@ -224,6 +224,7 @@ def run_jobs(
             if previous_size is not None and loaded.size != previous_size:
                 gc.collect()  # tensors held in reference cycles would otherwise live into the next image
                 release_memory()  # a folder of mixed sizes must not grow the heap image after image
+                bound_heap_growth()  # nor fragment it: large blocks come from mmap from here on
             previous_size = loaded.size
             result = enhancer.enhance_array(loaded.rgb, on_tile)
             write_image(

@@ -189,11 +189,10 @@ class Trainer:
 
     def _restore(self, state: dict) -> None:
         saved = state.get("config", {})
-        changed = [
-            k
-            for k in ("model", "data", "losses", "unpaired_losses", "optim", "seed")
-            if saved.get(k) != to_dict(self.config)[k]
-        ]
+        current = to_dict(self.config)
+        keys = ("model", "data", "losses", "unpaired_losses", "shift_consistency", "optim", "seed")
+        defaults = {"shift_consistency": 0.0}  # older checkpoints did not record it: they trained without it
+        changed = [k for k in keys if saved.get(k, defaults.get(k)) != current[k]]
         if changed:
             log.warning("resuming with a config that differs from the checkpoint's in: %s", ", ".join(changed))
         try:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lowlight.errors import LowlightError
+from lowlight.runtime import bound_heap_growth
 from lowlight.web.jobs import ServeSettings, default_choice, model_choices, run_uploads
 
 UPLOAD_TYPES = [".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".mp4", ".mov", ".mkv", ".avi", ".webm"]
@@ -89,6 +90,7 @@ def build_app(settings: ServeSettings, workdir: Path, keep_minutes: float = 30.0
 def serve(settings: ServeSettings, *, host: str = "127.0.0.1", port: int = 7860, keep_minutes: float = 30.0) -> None:
     """Run the page until interrupted; job folders live in a temporary folder removed at exit."""
     require_gradio()
+    bound_heap_growth()  # uploads come in every size: keep the heap from fragmenting request after request
     with tempfile.TemporaryDirectory(prefix="lowlight-serve-") as folder:
         app = build_app(settings, Path(folder), keep_minutes)
         print(f"lowlight serve: http://{host}:{port}  (Ctrl+C stops it)", flush=True)
