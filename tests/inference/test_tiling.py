@@ -102,3 +102,14 @@ def test_enhancer_rejects_bad_settings():
             Enhancer("gamma", device="cuda")
     with pytest.raises(LowlightError, match="no weights shipped"):
         Enhancer("darkir_l", device="cpu")
+
+
+def test_large_tiled_images_bound_the_heap_and_small_ones_do_not(monkeypatch):
+    calls = []
+    monkeypatch.setattr("lowlight.inference.pipeline.bound_heap_growth", lambda: calls.append(1) or True)
+    enhancer = Enhancer(nn.Identity(), device="cpu", tile=1024, tile_overlap=16)
+    enhancer(torch.rand(1, 3, 600, 900))
+    assert calls == []
+    big = torch.rand(1, 3, 2000, 2000)
+    torch.testing.assert_close(enhancer(big), big)
+    assert calls == [1]
