@@ -49,6 +49,11 @@ OPT_OUT_VARIABLE = "LOWLIGHT_DEFAULT_MALLOC"
 _tuned = False
 
 
+def _libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    return ctypes.CDLL(name) if name is not None else None
+
+
 def tune_malloc() -> bool:
     """Serve allocations below 128 MB from the reusable heap instead of fresh mmap pages (glibc only).
 
@@ -68,10 +73,9 @@ def tune_malloc() -> bool:
         return False
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
-    name = ctypes.util.find_library("c")
-    if name is None:
+    libc = _libc()
+    if libc is None:
         return False
-    libc = ctypes.CDLL(name)
     # mallopt returns 1 on success.
     _tuned = (
         libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES) == 1
@@ -91,8 +95,8 @@ def bound_heap_growth() -> bool:
     """
     if not _tuned:
         return False
-    name = ctypes.util.find_library("c")
-    return name is not None and ctypes.CDLL(name).mallopt(_M_MMAP_THRESHOLD, _MIXED_MMAP_THRESHOLD_BYTES) == 1
+    libc = _libc()
+    return libc is not None and libc.mallopt(_M_MMAP_THRESHOLD, _MIXED_MMAP_THRESHOLD_BYTES) == 1
 
 
 def release_memory() -> bool:
@@ -104,8 +108,8 @@ def release_memory() -> bool:
     """
     if not _tuned:
         return False
-    name = ctypes.util.find_library("c")
-    return name is not None and ctypes.CDLL(name).malloc_trim(0) == 1
+    libc = _libc()
+    return libc is not None and libc.malloc_trim(0) == 1
 
 
 def compile_frozen(model: nn.Module, **compile_kwargs: Any) -> Callable[..., Any]:

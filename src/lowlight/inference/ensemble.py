@@ -34,25 +34,12 @@ def _transforms(mode: str) -> tuple[int, ...]:
 
 
 def translate(x: torch.Tensor, down: int, right: int) -> torch.Tensor:
-    """(..., H, W) -> (..., H + down, W + right): ``x`` moved down and right, the new rows and columns
+    """(B, C, H, W) -> (B, C, H + down, W + right): ``x`` moved down and right, the new rows and columns
     mirrored from the image (repeated for images too small to mirror)."""
     if down < 0 or right < 0:
         raise ValueError(f"offsets must be >= 0, got {down}, {right}")
-    if not (down or right):
-        return x
     small = min(x.shape[-2:]) <= max(down, right)
-    flat = x.reshape(-1, *x.shape[-3:]) if x.ndim >= 4 else x[None]
-    padded = F.pad(flat, (right, 0, down, 0), mode="replicate" if small else "reflect")
-    return padded.reshape(*x.shape[:-2], *padded.shape[-2:])
-
-
-def _shift_mean(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    total = None
-    for down, right in SHIFT_OFFSETS:
-        out = model(translate(x, down, right))[..., down:, right:]
-        out = out.to(torch.promote_types(out.dtype, torch.float32))
-        total = out.clone() if total is None else total.add_(out)
-    return total.div_(len(SHIFT_OFFSETS))
+    return F.pad(x, (right, 0, down, 0), mode="replicate" if small else "reflect") if down or right else x
 
 
 def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -69,6 +56,29 @@ def inverse_dihedral(y: torch.Tensor, k: int) -> torch.Tensor:
         raise ValueError(f"dihedral transform index must be in 0..7, got {k}")
     x = torch.flip(y, dims=(-1,)) if k >= 4 else y
     return torch.rot90(x, -(k % 4), dims=(-2, -1))
+
+
+def _mean_of_passes(
+    model: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    passes: list[tuple[Callable[[torch.Tensor], torch.Tensor], Callable[[torch.Tensor], torch.Tensor]]],
+) -> torch.Tensor:
+    """Mean of ``undo(model(do(x)))`` over the ``(do, undo)`` pairs, accumulated in at least float32."""
+    total = None
+    for do, undo in passes:
+        out = undo(model(do(x)))
+        out = out.to(torch.promote_types(out.dtype, torch.float32))
+        # the first output may be a view of x (an identity model): copy before accumulating in place
+        total = out.clone() if total is None else total.add_(out)
+    return total.div_(len(passes))
+
+
+def _shift_pass(down: int, right: int) -> tuple[Callable, Callable]:
+    return (lambda t: translate(t, down, right)), (lambda y: y[..., down:, right:])
+
+
+def _dihedral_pass(k: int) -> tuple[Callable, Callable]:
+    return (lambda t: dihedral(t, k)), (lambda y: inverse_dihedral(y, k))
 
 
 def self_ensemble(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, mode: str = "x8") -> torch.Tensor:
@@ -90,11 +100,5 @@ def self_ensemble(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor
     if transforms == (0,):
         return model(x)
     if mode == "shift":
-        return _shift_mean(model, x)
-    total = None
-    for k in transforms:
-        out = inverse_dihedral(model(dihedral(x, k)), k)
-        out = out.to(torch.promote_types(out.dtype, torch.float32))
-        # the first output may be a view of x (an identity model): copy before accumulating in place
-        total = out.clone() if total is None else total.add_(out)
-    return total.div_(len(transforms))
+        return _mean_of_passes(model, x, [_shift_pass(down, right) for down, right in SHIFT_OFFSETS])
+    return _mean_of_passes(model, x, [_dihedral_pass(k) for k in transforms])
