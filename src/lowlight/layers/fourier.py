@@ -54,23 +54,106 @@ def irfft2_parts(parts: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return irfft2(torch.view_as_complex(parts.contiguous()), size)
 
 
-def _magnitude(parts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+# Real and imaginary parts as separate contiguous planes. The interleaved (..., 2) layout of
+# ``view_as_real`` makes every element-wise pass read with stride 2: ATen then runs atan2 at a fifth of
+# its vector speed, and inductor (torch 2.13) emits scalar loops for any kernel with such a load or store
+# (libm atan2, sin and cos: 60-150 ms per FSIDNet phase block at 400x600). Eager code copies the planes
+# out once; compiled code goes through two opaque custom ops, so that inductor cannot fuse the strided
+# access back into the arithmetic. Exports keep plain views (ONNX knows neither op).
+
+
+@torch.library.custom_op("lowlight::split_parts", mutates_args=())
+def _split_parts_op(parts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return parts[..., 0].contiguous(), parts[..., 1].contiguous()
+
+
+@_split_parts_op.register_fake
+def _(parts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return parts.new_empty(parts.shape[:-1]), parts.new_empty(parts.shape[:-1])
+
+
+def _split_parts_backward(ctx, grad_real: torch.Tensor | None, grad_imag: torch.Tensor | None) -> torch.Tensor:
+    grad_real = torch.zeros(ctx.shape, dtype=ctx.dtype, device=ctx.device) if grad_real is None else grad_real
+    grad_imag = torch.zeros_like(grad_real) if grad_imag is None else grad_imag
+    return _join_parts_op(grad_real, grad_imag)
+
+
+def _remember_plane_shape(ctx, inputs: tuple[torch.Tensor], output: object) -> None:
+    ctx.shape, ctx.dtype, ctx.device = inputs[0].shape[:-1], inputs[0].dtype, inputs[0].device
+
+
+@torch.library.custom_op("lowlight::join_parts", mutates_args=())
+def _join_parts_op(real: torch.Tensor, imag: torch.Tensor) -> torch.Tensor:
+    return _interleave(real, imag)
+
+
+def _interleave(real: torch.Tensor, imag: torch.Tensor) -> torch.Tensor:
+    # torch.complex interleaves 10x faster than torch.stack(dim=-1) (1.3 vs 17 ms for 16 x 400 x 301)
+    return torch.view_as_real(torch.complex(real, imag))
+
+
+@_join_parts_op.register_fake
+def _(real: torch.Tensor, imag: torch.Tensor) -> torch.Tensor:
+    return real.new_empty((*real.shape, 2))
+
+
+def _join_parts_backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return _split_parts_op(grad)
+
+
+_split_parts_op.register_autograd(_split_parts_backward, setup_context=_remember_plane_shape)
+_join_parts_op.register_autograd(_join_parts_backward, setup_context=lambda ctx, inputs, output: None)
+
+
+def _opaque_planes() -> bool:
+    return torch.compiler.is_compiling() and not torch.compiler.is_exporting()
+
+
+def split_parts(parts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The real and imaginary planes (...) of parts (..., 2), each contiguous.
+
+    >>> real, imag = split_parts(torch.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    >>> real.tolist(), imag.tolist()
+    ([1.0, 3.0], [2.0, 4.0])
+    """
+    if parts.shape[-1:] != (2,):
+        raise ValueError(f"parts must end in a dimension of size 2, got shape {tuple(parts.shape)}")
+    if _opaque_planes():
+        return _split_parts_op(parts)
+    if torch.compiler.is_exporting():
+        return parts[..., 0], parts[..., 1]
+    return parts[..., 0].contiguous(), parts[..., 1].contiguous()
+
+
+def join_parts(real: torch.Tensor, imag: torch.Tensor) -> torch.Tensor:
+    """Parts (..., 2) from real and imaginary planes (...) of one shape; inverse of :func:`split_parts`."""
+    if real.shape != imag.shape:
+        raise ValueError(f"planes differ in shape: {tuple(real.shape)} vs {tuple(imag.shape)}")
+    if _opaque_planes():
+        return _join_parts_op(real, imag)
+    if torch.compiler.is_exporting():
+        return torch.stack([real, imag], dim=-1)
+    return _interleave(real, imag)
+
+
+def _magnitude_of(real: torch.Tensor, imag: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(nonzero, safe amplitude): the amplitude is replaced by 1 where it is (almost) zero."""
-    real, imag = parts[..., 0], parts[..., 1]
     power = real * real + imag * imag
     nonzero = power > _TINY_MAGNITUDE**2
     return nonzero, torch.sqrt(torch.where(nonzero, power, torch.ones_like(power)))
 
 
-def _rescaled(parts: torch.Tensor, nonzero: torch.Tensor, safe: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
+def _rescaled(
+    real: torch.Tensor, imag: torch.Tensor, nonzero: torch.Tensor, safe: torch.Tensor, new: torch.Tensor
+) -> torch.Tensor:
     scale = new / safe
     # Off the support the imaginary part is below _TINY_MAGNITUDE, so imag * scale is negligible.
-    return torch.stack([torch.where(nonzero, parts[..., 0] * scale, new), parts[..., 1] * scale], dim=-1)
+    return join_parts(torch.where(nonzero, real * scale, new), imag * scale)
 
 
 def parts_amplitude(parts: torch.Tensor) -> torch.Tensor:
     """The amplitude (...) of a spectrum given as parts (..., 2), with a finite gradient at zero."""
-    nonzero, safe = _magnitude(parts)
+    nonzero, safe = _magnitude_of(*split_parts(parts))
     return torch.where(nonzero, safe, torch.zeros_like(safe))
 
 
@@ -82,8 +165,9 @@ def parts_with_amplitude(parts: torch.Tensor, new_amplitude: torch.Tensor) -> to
     as 0 (as ``torch.angle(0) == 0``) and no gradient flows through it, so gradients stay finite on
     all-black images. ``new_amplitude`` may be negative (the phase then turns by pi).
     """
-    nonzero, safe = _magnitude(parts)
-    return _rescaled(parts, nonzero, safe, new_amplitude)
+    real, imag = split_parts(parts)
+    nonzero, safe = _magnitude_of(real, imag)
+    return _rescaled(real, imag, nonzero, safe, new_amplitude)
 
 
 def fourier_amplitude_mlp(x: torch.Tensor, mlp: nn.Module) -> torch.Tensor:
@@ -102,11 +186,11 @@ def fourier_amplitude_mlp(x: torch.Tensor, mlp: nn.Module) -> torch.Tensor:
     height, width = x.shape[-2:]
     # The whole block runs in float32: the amplitude of a large image overflows float16.
     with torch.autocast(device_type=x.device.type, enabled=False):
-        parts = rfft2_parts(x)
-        nonzero, safe = _magnitude(parts)
+        real, imag = split_parts(rfft2_parts(x))
+        nonzero, safe = _magnitude_of(real, imag)
         amplitude = torch.where(nonzero, safe, torch.zeros_like(safe))
         new_amplitude = mlp(amplitude.to(_mlp_dtype(mlp, safe.dtype))).to(safe.dtype)
-        return irfft2_parts(_rescaled(parts, nonzero, safe, new_amplitude), (height, width))
+        return irfft2_parts(_rescaled(real, imag, nonzero, safe, new_amplitude), (height, width))
 
 
 def _mlp_dtype(mlp: nn.Module, default: torch.dtype) -> torch.dtype:
@@ -142,10 +226,11 @@ def parts_amplitude_phase(parts: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     +0, negative real part, as in the DC and Nyquist bins of a real signal), and a convolution on the
     phase would see the difference; with the guard both runtimes give the same phase.
     """
-    nonzero, safe = _magnitude(parts)
-    real = torch.where(nonzero, parts[..., 0], torch.ones_like(safe))
-    imag = torch.where(nonzero, parts[..., 1], torch.zeros_like(safe))
-    phase = torch.atan2(imag, real)
+    real, imag = split_parts(parts)
+    nonzero, safe = _magnitude_of(real, imag)
+    phase = torch.atan2(
+        torch.where(nonzero, imag, torch.zeros_like(safe)), torch.where(nonzero, real, torch.ones_like(safe))
+    )
     amplitude = torch.where(nonzero, safe, torch.zeros_like(safe))
     return amplitude, torch.where(phase < _PHASE_WRAP_BELOW, phase + 2 * math.pi, phase)
 
@@ -170,7 +255,7 @@ def amplitude_and_phase(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def parts_from_polar(amplitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
     """The spectrum ``amplitude * exp(i * phase)`` as parts (..., 2)."""
-    return torch.stack([amplitude * torch.cos(phase), amplitude * torch.sin(phase)], dim=-1)
+    return join_parts(amplitude * torch.cos(phase), amplitude * torch.sin(phase))
 
 
 def combine_amplitude_phase(amplitude_source: torch.Tensor, phase_source: torch.Tensor) -> torch.Tensor:

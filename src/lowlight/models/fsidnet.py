@@ -172,16 +172,33 @@ class DynamicFilter(nn.Module):
         else:
             self.static = nn.Conv2d(channels, channels, 3, padding=1)
 
+    def _tap_parameters(self, tap: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Weight and bias of ``predict`` for one tap, as new tensors.
+
+        A strided view (or ``.contiguous()``, which the tracer drops) is packed wrongly by inductor's
+        weight freezing in torch 2.13 (outputs off by 0.3); an explicit clone is packed right.
+        """
+        taps = self.kernel**2
+        weight = self.predict.weight[tap::taps].clone(memory_format=torch.contiguous_format)
+        bias = self.predict.bias
+        return weight, None if bias is None else bias[tap::taps].clone()
+
     def forward(self, u: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
         if not self.dynamic:
             return u + self.static(guide)
-        batch, channels, height, width = u.shape
+        height, width = u.shape[-2:]
         context = self.depthwise(guide) + self.context(guide)
-        kernels = self.predict(context).view(batch, channels, self.kernel**2, height, width)
-        patches = F.unfold(u, self.kernel, padding=self.kernel // 2).view(
-            batch, channels, self.kernel**2, height, width
-        )
-        return u + (patches * kernels).sum(2)
+        # Tap by tap: kernel weight t of channel ch is output channel ch * k*k + t of ``predict``, and u
+        # is read through shifted views. Predicting all k*k kernels at once and unfolding u would write
+        # two (B, c*k*k, H, W) tensors: 138 MB each for 16 x 400 x 600, 3x the time of this loop.
+        taps, radius = self.kernel**2, self.kernel // 2
+        padded = F.pad(u, (radius, radius, radius, radius))
+        out = u.clone()
+        for tap in range(taps):
+            dy, dx = divmod(tap, self.kernel)
+            kernel = F.conv2d(context, *self._tap_parameters(tap))
+            out.addcmul_(padded[..., dy : dy + height, dx : dx + width], kernel)
+        return out
 
 
 class Resample(nn.Module):
