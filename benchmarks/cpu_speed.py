@@ -12,9 +12,10 @@ lowlight), ``official_malloc`` (the same with the allocator setting that lowligh
 ``eager`` (ours, NCHW), ``channels_last`` (what ``lowlight enhance`` runs), ``compiled`` (channels_last +
 torch.compile with weight freezing, as ``lowlight enhance --compile``; its first call, the compilation, is
 reported separately), ``onnxruntime`` (the ``lowlight export-onnx`` graph in ONNX Runtime; the export is
-reported as the first call) and ``bf16`` (channels_last under CPU autocast to bfloat16; its error is the
-price). Our variants run with ``lowlight.runtime.tune_malloc`` applied, as every ``lowlight`` command does,
-unless --default-malloc.
+reported as the first call), ``bf16`` (channels_last under CPU autocast to bfloat16; its error is the
+price) and ``baseline`` (our eager NCHW path from another checkout, ``--baseline-src OLD/src``: a before/after
+comparison in one interleaved run). Our variants run with ``lowlight.runtime.tune_malloc`` applied, as every
+``lowlight`` command does, unless --default-malloc.
 
 Above the table: the CPU model, its ISA flags that matter (avx2, avx512f, avx512_bf16, amx), the measured
 fp32 and bf16 throughput of a 2048x2048 matmul on the same threads, and the model's FLOPs at this size; each
@@ -22,13 +23,15 @@ variant's time is also given as a multiple of the fp32 floor (FLOPs / fp32 GEMM 
 
 Shared machines are noisy (the same variant was seen at 894 and 1236 ms in two runs a minute apart), so
 the variants run in ``--rounds`` interleaved rounds; the table gives each variant's best round and the
-speed-up of every round against the reference row of the same round.
+speed-up of every round against the reference row of the same round. It also gives the process CPU time per
+image (all threads): with one thread and other jobs on the machine, CPU time moves far less than wall time.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -79,11 +82,11 @@ def run_variant(args: argparse.Namespace) -> dict:
         x = x.contiguous(memory_format=torch.channels_last)
     if args.variant == "compiled":
         model = compile_frozen(model, dynamic=False)
-    times = []
+    times, cpu_times = [], []
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.variant == "bf16")
     with torch.inference_mode(), autocast:
         for i in range(args.warmup + args.repeats):
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             out = model(x)
             out = out[-1] if isinstance(out, (tuple, list)) else out
             elapsed = time.perf_counter() - start
@@ -91,10 +94,12 @@ def run_variant(args: argparse.Namespace) -> dict:
                 first_call = elapsed
             if i >= args.warmup:
                 times.append(elapsed)
+                cpu_times.append(time.process_time() - cpu_start)
     torch.save(out.contiguous(), args.output)
     return {
         "variant": args.variant,
         "ms": 1000 * statistics.median(times),
+        "cpu_ms": 1000 * statistics.median(cpu_times),
         "first_call_s": first_call,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "size": f"{height}x{width}",
@@ -115,6 +120,7 @@ def main() -> None:
     parser.add_argument("--size", default="400x600")
     parser.add_argument("--official", help="folder of the official DarkIR repository (for the 'official' row)")
     parser.add_argument("--variants", nargs="+", default=["eager", "channels_last", "compiled"])
+    parser.add_argument("--baseline-src", help="src folder of another lowlight checkout, for the 'baseline' row")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
@@ -135,6 +141,10 @@ def main() -> None:
     import lowlight
 
     variants = (["official", "official_malloc"] if args.official else []) + args.variants
+    if args.baseline_src and "baseline" not in variants:
+        variants.insert(0, "baseline")
+    if "baseline" in variants and not args.baseline_src:
+        parser.error("the baseline variant needs --baseline-src")
     with tempfile.TemporaryDirectory() as tmp:
         torch.manual_seed(0)
         model = lowlight.create_model(args.model)
@@ -165,7 +175,11 @@ def _run_child(
         command.append("--default-malloc")
     if variant == "onnxruntime":
         command += onnx_args
-    result = subprocess.run(command, capture_output=True, text=True)
+    env = None
+    if variant == "baseline":
+        paths = [args.baseline_src, os.environ.get("PYTHONPATH")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in paths if path)}
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         sys.exit(f"{variant} failed:\n{result.stderr[-2000:]}")
     row = json.loads(result.stdout.strip().splitlines()[-1])
@@ -233,12 +247,14 @@ def _print_table(args: argparse.Namespace, rounds: list[list[dict]]) -> None:
     print(f"{args.model}, {args.size}, {args.threads} threads, best of {args.rounds} interleaved rounds, each the "
           f"median of {args.repeats} after {args.warmup} warm-up")  # fmt: skip
     print(f"| variant | ms / image | x fp32 floor | images / s | peak RSS (MB) | speed-up vs {reference_name} | "
-          f"speed-up per round | max abs diff |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|")
+          f"speed-up per round | CPU ms / image | CPU time vs {reference_name} | max abs diff |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    reference_cpu = min(rows[0]["cpu_ms"] for rows in rounds)
     reference_best = min(rows[0]["ms"] for rows in rounds)
     for column in range(len(rounds[0])):
         runs = [rows[column] for rows in rounds]
         best = min(runs, key=lambda row: row["ms"])
+        best_cpu = min(row["cpu_ms"] for row in runs)
         per_round = ", ".join(f"{rows[0]['ms'] / rows[column]['ms']:.2f}" for rows in rounds)
         diff = (best["out"].float() - rounds[0][0]["out"].float()).abs().max().item()
         what = "export" if best["variant"] == "onnxruntime" else "first call"
@@ -246,7 +262,8 @@ def _print_table(args: argparse.Namespace, rounds: list[list[dict]]) -> None:
         note = f" ({what} {first[0]:.0f} s)" if first else ""
         print(f"| {best['variant']}{note} | {best['ms']:.0f} | {best['ms'] / floor_ms:.2f} | {1000 / best['ms']:.2f} | "
               f"{best['peak_mb']:.0f} | "
-              f"{reference_best / best['ms']:.2f}x | {per_round} | {diff:.1e} |")  # fmt: skip
+              f"{reference_best / best['ms']:.2f}x | {per_round} | {best_cpu:.0f} | {best_cpu / reference_cpu:.2f} | "
+              f"{diff:.1e} |")  # fmt: skip
 
 
 if __name__ == "__main__":

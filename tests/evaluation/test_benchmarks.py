@@ -22,3 +22,21 @@ def test_gpu_speed_table_on_cpu(monkeypatch, capsys):
     assert [c[1] for c in cells] == ["32x48", "32x48", "17x23", "17x23"]
     assert cells[0][7] == "1.00x" and float(cells[0][8]) == 0
     assert 0 < float(cells[1][8]) < 0.05  # bf16 error, against the fp32 output
+
+
+def test_cpu_speed_table_with_a_baseline_checkout(monkeypatch, capsys):
+    # the baseline row runs the code found under --baseline-src (here this checkout's own src)
+    source = Path(__file__).resolve().parents[2] / "src"
+    argv = ["cpu_speed.py", "--model", "lucentvision", "--size", "24x32", "--variants", "eager"]
+    argv += ["--baseline-src", str(source), "--threads", "1", "--rounds", "1", "--repeats", "1", "--warmup", "0"]
+    monkeypatch.setattr(sys, "argv", argv)
+    runpy.run_path(str(BENCHMARKS / "cpu_speed.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert out.startswith("CPU: ")
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in out.splitlines() if line.startswith("| ")]
+    header, body = rows[0], rows[1:]
+    assert "CPU ms / image" in header and "CPU time vs baseline" in header
+    assert [row[0] for row in body] == ["baseline", "eager"]
+    assert body[0][header.index("CPU time vs baseline")] == "1.00"
+    assert float(body[1][header.index("CPU ms / image")]) > 0
+    assert float(body[1][-1]) == 0  # same code, same weights, same input: the same output
