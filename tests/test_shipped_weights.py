@@ -53,6 +53,7 @@ def test_recorded_scores_meet_the_targets():
     default_darkir = next(_name(e) for e in SHIPPED_WEIGHTS if e.model == "darkir_m" and e.default)
     assert scores[default_darkir]["psnr"] >= 21.0 and scores[default_darkir]["ssim"] >= 0.78
     assert scores["fsidnet.lol_v1"]["psnr"] >= 20.5
+    assert scores["fsidnet.robust"]["psnr"] >= 20.5
     assert scores["lucentvision.sice"]["psnr"] >= 16.5
     assert scores["lucentvision.sice"]["psnr"] > scores["zero_dce.sice"]["psnr"]
 
