@@ -88,7 +88,7 @@ def _join_parts_op(real: torch.Tensor, imag: torch.Tensor) -> torch.Tensor:
 
 
 def _interleave(real: torch.Tensor, imag: torch.Tensor) -> torch.Tensor:
-    # torch.complex interleaves 10x faster than torch.stack(dim=-1) (1.3 vs 17 ms for 16 x 400 x 301)
+    # torch.complex interleaves 10x faster than torch.stack(dim=-1) (1.3 vs 17 ms for 16 x 400 x 301, AMD EPYC)
     return torch.view_as_real(torch.complex(real, imag))
 
 
