@@ -79,3 +79,18 @@ def non_empty(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("must not be empty")
     return text
+
+
+def image_size(text: str) -> tuple[int, int]:
+    """``HxW`` (e.g. ``400x600``) as ``(height, width)``, each at least 8.
+
+    >>> image_size("400x600")
+    (400, 600)
+    """
+    try:
+        height, width = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HxW, e.g. 400x600") from None
+    if height < 8 or width < 8:
+        raise argparse.ArgumentTypeError("sizes must be at least 8x8")
+    return height, width

@@ -46,7 +46,7 @@ def _ablate(root, group, pairs, clean, *extra):
     return main([
         "ablate", str(group), "steps=2", "--seeds", "0", "1", "--eval15", str(pairs), "--wild", str(clean),
         "--wild-limit", "2", "--work", str(root / "work"), "--output", str(root / "out"), "--cache",
-        str(root / "cache"), *extra,
+        str(root / "cache"), "--latency-size", "32x48", *extra,
     ])  # fmt: skip
 
 
@@ -69,8 +69,11 @@ def test_every_config_and_seed_is_trained_scored_and_tabled(tiny, capsys):
     table = (root / "out" / "table.md").read_text()
     assert "| full |" in table and "| iem_static |" in table and "0,1" in table
     assert (root / "out" / "full_s1" / "train_log.csv").is_file()
+    assert "at 32x48" in table and all(r["latency_size"] == [32, 48] for r in results)
     assert _ablate(root, group, pairs, clean) == 0  # everything scored: nothing trains again
     assert capsys.readouterr().out.count("done before, result kept") == 4
+    assert _ablate(root, group, pairs, clean, "--latency-size", "64x64") != 0  # the table would mix two sizes
+    assert "measured at 32x48; rerun with --latency-size 32x48" in capsys.readouterr().err
 
 
 def test_a_killed_run_resumes_from_its_checkpoint(tiny, capsys):

@@ -9,18 +9,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lowlight.argtypes import non_empty, non_negative_int, positive_int
+from lowlight.argtypes import image_size, non_empty, non_negative_int, positive_int
 from lowlight.errors import LowlightError
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        height, width = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not HxW, e.g. 400x600") from None
-    if height < 8 or width < 8:
-        raise argparse.ArgumentTypeError("sizes must be at least 8x8")
-    return height, width
 
 
 def add_evaluate(subparsers: argparse._SubParsersAction) -> None:
@@ -97,7 +87,7 @@ def add_profile(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("profile", help="parameters, MACs (incl. FFT), latency and memory of a model")
     p.add_argument("--model", type=non_empty, required=True)
     p.add_argument("--weights", help="optional weights (speed does not depend on them)")
-    p.add_argument("--size", type=_size, default=(256, 256), help="HxW of the input (default 256x256)")
+    p.add_argument("--size", type=image_size, default=(256, 256), help="HxW of the input (default 256x256)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--repeats", type=positive_int, default=5)
     p.add_argument("--warmup", type=non_negative_int, default=2)
@@ -141,7 +131,7 @@ def add_benchmark(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument("-o", "--output", type=Path, default=Path("benchmark_report"))
     p.add_argument("--device", default="auto")
-    p.add_argument("--speed-size", type=_size, default=(400, 600), help="HxW for the speed table")
+    p.add_argument("--speed-size", type=image_size, default=(400, 600), help="HxW for the speed table")
     p.add_argument("--limit", type=positive_int)
     p.add_argument(
         "--self-ensemble", choices=list(ENSEMBLE_SIZES), default="none",

@@ -75,6 +75,10 @@ class RunResult:
     macs: int
     latency_ms: float
     scores: dict[str, float] = field(default_factory=dict)
+    latency_size: tuple[int, int] = (400, 600)  # results written before this field existed used 400x600
+
+    def __post_init__(self) -> None:
+        self.latency_size = tuple(self.latency_size)  # a list when read back from JSON
 
 
 def group_configs(folder: Path) -> list[Path]:
@@ -114,8 +118,15 @@ def _run_one(
     name = f"{config_path.stem}_s{seed}"
     result_file = output / name / "result.json"
     if result_file.exists():
+        kept = RunResult(**json.loads(result_file.read_text()))
+        if kept.latency_size != tuple(settings.latency_size):
+            size = "x".join(map(str, kept.latency_size))
+            raise LowlightError(
+                f"{result_file}: MACs and latency were measured at {size}; rerun with --latency-size {size} "
+                "or delete this result to score the run again"
+            )
         report(f"{name}: done before, result kept")
-        return RunResult(**json.loads(result_file.read_text()))
+        return kept
     work = settings.work.expanduser() / "runs" / config_path.parent.name  # groups share config names (full)
     overrides = [*settings.overrides, f"name={name}", f"seed={seed}", f"output_dir={work}"]
     config = load_config(TrainConfig, config_path, overrides)
@@ -144,7 +155,7 @@ def score_run(model: str, weights: Path, settings: AblationSettings, device: str
     with torch.inference_mode():
         macs, _ = count_macs(network, x)
         latency = measure_latency(network, x, repeats=3, warmup=1)
-    result = RunResult("", 0, model, params, macs, latency * 1000)
+    result = RunResult("", 0, model, params, macs, latency * 1000, latency_size=(height, width))
     if settings.eval15 is not None:
         evaluator = Evaluator(["psnr", "ssim"], Protocol(), device=device)
         means = evaluator.run(model, str(weights), open_dataset(settings.eval15)).means

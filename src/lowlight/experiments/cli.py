@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lowlight.argtypes import positive_int
+from lowlight.argtypes import image_size, positive_int
 
 
 def add_ablate(subparsers: argparse._SubParsersAction) -> None:
@@ -24,6 +24,7 @@ def add_ablate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--eval15", type=Path, help="LOL eval15 folder (e.g. ../shared/data/lol-eval15)")
     p.add_argument("--wild", type=Path, help="clean photos for the wild68 dark variant (../shared/data/wild68)")
     p.add_argument("--wild-limit", type=positive_int, default=16, help="photos of the dark variant scored")
+    p.add_argument("--latency-size", type=image_size, default=(400, 600), help="HxW of the MACs and latency input")
     p.add_argument(
         "--cache", type=Path, default=Path("~/.cache/lowlight/synthetic"), help="where synthetic pairs are written once"
     )
@@ -42,6 +43,7 @@ def _run_ablate(args: argparse.Namespace) -> int:
         wild=args.wild,
         wild_limit=args.wild_limit,
         cache=args.cache,
+        latency_size=args.latency_size,
     )
     run_group(args.group, settings)
     print(f"table: {settings.output / 'table.md'}")
