@@ -187,21 +187,6 @@ def _run_child(
     return row
 
 
-ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16")
-
-
-def cpu_model_and_flags() -> tuple[str, list[str]]:
-    """The CPU's model name and which of the ISA flags that matter here it has (Linux /proc/cpuinfo)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown CPU", []
-    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "?")
-    flags_line = next((line for line in text.splitlines() if line.startswith("flags")), "")
-    present = set(flags_line.split(":", 1)[-1].split())
-    return model, [flag for flag in ISA_FLAGS if flag in present]
-
-
 def gemm_gflops(dtype: torch.dtype, threads: int, n: int = 2048, repeats: int = 5) -> float:
     """Best-of-``repeats`` throughput of an n x n matmul in GFLOP/s on ``threads`` threads."""
     torch.set_num_threads(threads)
@@ -227,6 +212,8 @@ def model_gflop(model_name: str, height: int, width: int) -> float:
 
 def machine_lines(args: argparse.Namespace) -> tuple[list[str], float]:
     """A description of the machine and the model's fp32 floor on it (ms): GFLOP / measured fp32 GEMM rate."""
+    from lowlight.device import ISA_FLAGS, cpu_model_and_flags
+
     model, flags = cpu_model_and_flags()
     fp32 = gemm_gflops(torch.float32, args.threads)
     bf16 = gemm_gflops(torch.bfloat16, args.threads)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from lowlight.errors import LowlightError
@@ -22,3 +24,18 @@ def resolve_device(name: str = "auto") -> torch.device:
     if not (name == "cpu" or name == "mps" or name.startswith("cuda")):
         raise LowlightError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps")
     return torch.device(name)
+
+
+ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16")
+
+
+def cpu_model_and_flags() -> tuple[str, list[str]]:
+    """The CPU's model name and which of the ISA flags that matter for speed it has (Linux ``/proc/cpuinfo``)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown CPU", []
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "?")
+    flags_line = next((line for line in text.splitlines() if line.startswith("flags")), "")
+    present = set(flags_line.split(":", 1)[-1].split())
+    return model, [flag for flag in ISA_FLAGS if flag in present]

@@ -76,6 +76,34 @@ def test_every_config_and_seed_is_trained_scored_and_tabled(tiny, capsys):
     assert "measured at 32x48; rerun with --latency-size 32x48" in capsys.readouterr().err
 
 
+def test_remeasured_latency_times_every_run_together_and_keeps_the_scores(tiny, capsys):
+    root, group, pairs, clean = tiny
+    assert _ablate(root, group, pairs, clean) == 0
+    before = json.loads((root / "out" / "results.json").read_text())
+    assert not any(r["latency_interleaved"] for r in before) and all(r["latency_cpu"] for r in before)
+    assert "median of 3 passes when each run finished" in (root / "out" / "table.md").read_text()
+    capsys.readouterr()
+    assert _ablate(root, group, pairs, clean, "--remeasure-latency", "--latency-size", "40x56") == 0
+    assert ": training" not in capsys.readouterr().out
+    after = json.loads((root / "out" / "results.json").read_text())
+    assert [r["scores"] for r in after] == [r["scores"] for r in before]
+    assert all(r["latency_interleaved"] and r["latency_size"] == [40, 56] for r in after)
+    assert all(a["macs"] > b["macs"] for a, b in zip(after, before, strict=True))  # counted again at 40x56
+    assert [r["latency_ms"] for r in after] != [r["latency_ms"] for r in before]
+    assert "one interleaved run" in (root / "out" / "table.md").read_text()
+    assert _ablate(root, group, pairs, clean, "--latency-size", "40x56") == 0  # the new size is now the group's
+
+
+def test_remeasuring_needs_scored_runs_and_their_weights(tiny, capsys):
+    root, group, pairs, clean = tiny
+    assert _ablate(root, group, pairs, clean, "--remeasure-latency") != 0
+    assert "no scored runs" in capsys.readouterr().err
+    assert _ablate(root, group, pairs, clean, "--seeds", "0") == 0
+    (root / "work" / "runs" / "group" / "full_s0" / "weights.safetensors").unlink()
+    assert _ablate(root, group, pairs, clean, "--seeds", "0", "--remeasure-latency") != 0
+    assert "weights.safetensors: missing" in capsys.readouterr().err
+
+
 def test_a_killed_run_resumes_from_its_checkpoint(tiny, capsys):
     root, group, pairs, clean = tiny
     config = yaml.safe_load((group / "full.yaml").read_text())

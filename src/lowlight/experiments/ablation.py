@@ -5,14 +5,17 @@ others are compared with. Every (config, seed) run trains with ``name=<config>_s
 the shared overrides (e.g. ``steps=3000``) into ``WORK/runs``, resumes from its last checkpoint after a kill,
 and once scored leaves ``result.json`` beside its logs in ``OUTPUT/<run>/``, so a re-run skips it. Scores:
 LOL eval15 PSNR / SSIM, the wild68 *dark* variant of the generalisation benchmark (PSNR, SSIM, grid-artifact
-figure), parameters, MACs and CPU latency at 400x600. The table gives each metric's mean over seeds with the
-spread (max - min); a difference from ``full`` is starred when it is larger than both rows' spreads.
+figure), parameters, MACs and CPU latency at 400x600 (``latency_size``; :func:`remeasure_latency` times all
+runs again in one interleaved run, so that rows trained beside other jobs compare fairly). The table gives
+each metric's mean over seeds with the spread (max - min); a difference from ``full`` is starred when it is
+larger than both rows' spreads.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +24,7 @@ import numpy as np
 import torch
 
 from lowlight.config import load_config
+from lowlight.device import cpu_model_and_flags
 from lowlight.errors import LowlightError
 from lowlight.evaluation.evaluate import Evaluator, Protocol, open_dataset
 from lowlight.evaluation.profile import count_macs, measure_latency
@@ -76,6 +80,8 @@ class RunResult:
     latency_ms: float
     scores: dict[str, float] = field(default_factory=dict)
     latency_size: tuple[int, int] = (400, 600)  # results written before this field existed used 400x600
+    latency_cpu: str = ""  # CPU model name of the latency measurement
+    latency_interleaved: bool = False  # timed with every other run of its group in one interleaved run
 
     def __post_init__(self) -> None:
         self.latency_size = tuple(self.latency_size)  # a list when read back from JSON
@@ -122,8 +128,8 @@ def _run_one(
         if kept.latency_size != tuple(settings.latency_size):
             size = "x".join(map(str, kept.latency_size))
             raise LowlightError(
-                f"{result_file}: MACs and latency were measured at {size}; rerun with --latency-size {size} "
-                "or delete this result to score the run again"
+                f"{result_file}: MACs and latency were measured at {size}; rerun with --latency-size {size}, "
+                "or time every scored run at the new size first with --remeasure-latency"
             )
         report(f"{name}: done before, result kept")
         return kept
@@ -155,7 +161,9 @@ def score_run(model: str, weights: Path, settings: AblationSettings, device: str
     with torch.inference_mode():
         macs, _ = count_macs(network, x)
         latency = measure_latency(network, x, repeats=3, warmup=1)
-    result = RunResult("", 0, model, params, macs, latency * 1000, latency_size=(height, width))
+    result = RunResult(
+        "", 0, model, params, macs, latency * 1000, latency_size=(height, width), latency_cpu=cpu_model_and_flags()[0]
+    )
     if settings.eval15 is not None:
         evaluator = Evaluator(["psnr", "ssim"], Protocol(), device=device)
         means = evaluator.run(model, str(weights), open_dataset(settings.eval15)).means
@@ -166,6 +174,57 @@ def score_run(model: str, weights: Path, settings: AblationSettings, device: str
         means = evaluator.run(model, str(weights), open_dataset(pairs)).means
         result.scores |= {"wild_psnr": means["psnr"], "wild_ssim": means["ssim"], "wild_grid_db": means["grid_db"]}
     return result
+
+
+def remeasure_latency(
+    folder: Path, settings: AblationSettings, rounds: int = 5, report: Callable[[str], None] = print
+) -> list[RunResult]:
+    """Time every scored run of the group again, in one interleaved run, and rewrite results and table.
+
+    Each run's latency is first measured when it finishes training, while whatever else runs then shares the
+    CPU; here every network runs once per round, round after round (after one warm-up pass each), so the rows
+    are compared under the same load. The latency is the median of ``rounds`` passes at
+    ``settings.latency_size`` (MACs are counted again at that size); scores and parameters are kept.
+    """
+    configs = group_configs(folder)
+    output, work = settings.output.expanduser(), settings.work.expanduser() / "runs" / Path(folder).name
+    results, networks = [], []
+    for seed in settings.seeds:
+        for config_path in configs:
+            name = f"{config_path.stem}_s{seed}"
+            result_file = output / name / "result.json"
+            if not result_file.exists():
+                continue
+            weights = work / name / "weights.safetensors"
+            if not weights.is_file():
+                raise LowlightError(f"{weights}: missing; re-timing a run needs the weights its training exported")
+            result = RunResult(**json.loads(result_file.read_text()))
+            results.append(result)
+            networks.append(create_model(result.model, weights=weights).eval())
+    if not results:
+        raise LowlightError(f"{folder}: no scored runs in {output} to time")
+    height, width = settings.latency_size
+    x = torch.rand(1, 3, height, width)
+    times: list[list[float]] = [[] for _ in networks]
+    with torch.inference_mode():
+        for network in networks:
+            network(x)
+        for round_index in range(rounds):
+            for network, samples in zip(networks, times, strict=True):
+                start = time.perf_counter()
+                network(x)
+                samples.append(time.perf_counter() - start)
+            report(f"latency round {round_index + 1}/{rounds} done")
+        macs = [count_macs(network, x)[0] for network in networks]
+    cpu = cpu_model_and_flags()[0]
+    for result, samples, count in zip(results, times, macs, strict=True):
+        result.latency_ms, result.macs = float(np.median(samples)) * 1000, count
+        result.latency_size, result.latency_cpu, result.latency_interleaved = (height, width), cpu, True
+        name = f"{result.config}_s{result.seed}"
+        atomic_write_bytes(output / name / "result.json", json.dumps(asdict(result), indent=1).encode())
+    results = _by_config(results, configs)
+    write_table(results, output, Path(folder), settings)
+    return results
 
 
 def _summary(results: list[RunResult], key: str) -> tuple[float, float]:
@@ -198,6 +257,19 @@ def table_lines(results: list[RunResult]) -> list[str]:
     return lines
 
 
+def _cpus(results: list[RunResult]) -> str:
+    return " / ".join(sorted({r.latency_cpu or "an unrecorded CPU" for r in results}))
+
+
+def _latency_protocol(results: list[RunResult]) -> str:
+    if all(r.latency_interleaved for r in results):
+        return "all runs timed in one interleaved run (`--remeasure-latency`), median of its rounds."
+    return (
+        "median of 3 passes when each run finished, whatever else shared the CPU then; `--remeasure-latency` "
+        "times all rows again in one interleaved run."
+    )
+
+
 def write_table(results: list[RunResult], output: Path, folder: Path, settings: AblationSettings) -> Path:
     """``table.md`` (table plus protocol) and ``results.json`` in ``output``."""
     output.mkdir(parents=True, exist_ok=True)
@@ -209,7 +281,8 @@ def write_table(results: list[RunResult], output: Path, folder: Path, settings: 
         "both rows have at least two seeds).",
         "eval15: LOL eval15, outputs clamped and rounded to 8 bits; wild68 dark: the generalisation benchmark's "
         f"dark variant, first {settings.wild_limit} photos; grid dB: lattice figure of output minus target.",
-        f"MACs and CPU latency (median of 3, one thread pool of the process) at {height}x{width}.",
+        f"MACs and CPU latency at {height}x{width} on {_cpus(results)}, one thread pool of the process: "
+        + _latency_protocol(results),
     ]
     text = "\n".join([*table_lines(results), "", *protocol]) + "\n"
     atomic_write_bytes(output / "table.md", text.encode())

@@ -26,13 +26,18 @@ def add_ablate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--wild-limit", type=positive_int, default=16, help="photos of the dark variant scored")
     p.add_argument("--latency-size", type=image_size, default=(400, 600), help="HxW of the MACs and latency input")
     p.add_argument(
+        "--remeasure-latency",
+        action="store_true",
+        help="train nothing: time every scored run again in one interleaved run and rewrite the table",
+    )
+    p.add_argument(
         "--cache", type=Path, default=Path("~/.cache/lowlight/synthetic"), help="where synthetic pairs are written once"
     )
     p.set_defaults(handler=_run_ablate)
 
 
 def _run_ablate(args: argparse.Namespace) -> int:
-    from lowlight.experiments.ablation import AblationSettings, run_group
+    from lowlight.experiments.ablation import AblationSettings, remeasure_latency, run_group
 
     settings = AblationSettings(
         seeds=tuple(args.seeds),
@@ -45,6 +50,9 @@ def _run_ablate(args: argparse.Namespace) -> int:
         cache=args.cache,
         latency_size=args.latency_size,
     )
-    run_group(args.group, settings)
+    if args.remeasure_latency:
+        remeasure_latency(args.group, settings)
+    else:
+        run_group(args.group, settings)
     print(f"table: {settings.output / 'table.md'}")
     return 0
