@@ -88,9 +88,13 @@ def test_remeasured_latency_times_every_run_together_and_keeps_the_scores(tiny, 
     after = json.loads((root / "out" / "results.json").read_text())
     assert [r["scores"] for r in after] == [r["scores"] for r in before]
     assert all(r["latency_interleaved"] and r["latency_size"] == [40, 56] for r in after)
+    assert all(r["latency_threads"] == 1 for r in before + after)
     assert all(a["macs"] > b["macs"] for a, b in zip(after, before, strict=True))  # counted again at 40x56
     assert [r["latency_ms"] for r in after] != [r["latency_ms"] for r in before]
-    assert "one interleaved run" in (root / "out" / "table.md").read_text()
+    assert (
+        "40x56 on" in (root / "out" / "table.md").read_text()
+        and ", 1 thread: all runs timed in one interleaved run" in (root / "out" / "table.md").read_text()
+    )
     assert _ablate(root, group, pairs, clean, "--latency-size", "40x56") == 0  # the new size is now the group's
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -55,7 +56,8 @@ class AblationSettings:
     work: folder for run folders with checkpoints (not committed).
     output: folder for the logs, per-run results and the table (committed, e.g. ``training_logs/ablations/X``).
     eval15: LOL eval15 folder (None: skipped); wild: clean photos for the *dark* variant (None: skipped).
-    wild_limit: photos of the *dark* variant scored; latency_size: (H, W) of the latency and MACs input.
+    wild_limit: photos of the *dark* variant scored; latency_size: (H, W) of the latency and MACs input;
+    latency_threads: torch threads of the latency passes (1: one core, so a busy second core matters less).
     cache: where the synthetic pairs are written once (shared with ``lowlight benchmark``).
     """
 
@@ -67,6 +69,7 @@ class AblationSettings:
     wild: Path | None = None
     wild_limit: int = 16
     latency_size: tuple[int, int] = (400, 600)
+    latency_threads: int = 1
     cache: Path = Path("~/.cache/lowlight/synthetic")
 
 
@@ -81,6 +84,7 @@ class RunResult:
     scores: dict[str, float] = field(default_factory=dict)
     latency_size: tuple[int, int] = (400, 600)  # results written before this field existed used 400x600
     latency_cpu: str = ""  # CPU model name of the latency measurement
+    latency_threads: int | None = None  # None: not recorded (runs scored before it was)
     latency_interleaved: bool = False  # timed with every other run of its group in one interleaved run
 
     def __post_init__(self) -> None:
@@ -158,12 +162,11 @@ def score_run(model: str, weights: Path, settings: AblationSettings, device: str
     height, width = settings.latency_size
     x = torch.rand(1, 3, height, width)
     params = sum(p.numel() for p in network.parameters())
-    with torch.inference_mode():
+    with torch.inference_mode(), _threads(settings.latency_threads):
         macs, _ = count_macs(network, x)
         latency = measure_latency(network, x, repeats=3, warmup=1)
-    result = RunResult(
-        "", 0, model, params, macs, latency * 1000, latency_size=(height, width), latency_cpu=cpu_model_and_flags()[0]
-    )
+    result = RunResult("", 0, model, params, macs, latency * 1000, latency_size=(height, width))
+    result.latency_cpu, result.latency_threads = cpu_model_and_flags()[0], settings.latency_threads
     if settings.eval15 is not None:
         evaluator = Evaluator(["psnr", "ssim"], Protocol(), device=device)
         means = evaluator.run(model, str(weights), open_dataset(settings.eval15)).means
@@ -206,7 +209,7 @@ def remeasure_latency(
     height, width = settings.latency_size
     x = torch.rand(1, 3, height, width)
     times: list[list[float]] = [[] for _ in networks]
-    with torch.inference_mode():
+    with torch.inference_mode(), _threads(settings.latency_threads):
         for network in networks:
             network(x)
         for round_index in range(rounds):
@@ -220,6 +223,7 @@ def remeasure_latency(
     for result, samples, count in zip(results, times, macs, strict=True):
         result.latency_ms, result.macs = float(np.median(samples)) * 1000, count
         result.latency_size, result.latency_cpu, result.latency_interleaved = (height, width), cpu, True
+        result.latency_threads = settings.latency_threads
         name = f"{result.config}_s{result.seed}"
         atomic_write_bytes(output / name / "result.json", json.dumps(asdict(result), indent=1).encode())
     results = _by_config(results, configs)
@@ -257,8 +261,23 @@ def table_lines(results: list[RunResult]) -> list[str]:
     return lines
 
 
+@contextmanager
+def _threads(count: int) -> Iterator[None]:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def _cpus(results: list[RunResult]) -> str:
     return " / ".join(sorted({r.latency_cpu or "an unrecorded CPU" for r in results}))
+
+
+def _thread_counts(results: list[RunResult]) -> str:
+    counts = sorted({str(r.latency_threads) if r.latency_threads else "unrecorded" for r in results})
+    return "/".join(counts) + (" thread" if counts == ["1"] else " threads")
 
 
 def _latency_protocol(results: list[RunResult]) -> str:
@@ -281,7 +300,7 @@ def write_table(results: list[RunResult], output: Path, folder: Path, settings: 
         "both rows have at least two seeds).",
         "eval15: LOL eval15, outputs clamped and rounded to 8 bits; wild68 dark: the generalisation benchmark's "
         f"dark variant, first {settings.wild_limit} photos; grid dB: lattice figure of output minus target.",
-        f"MACs and CPU latency at {height}x{width} on {_cpus(results)}, one thread pool of the process: "
+        f"MACs and CPU latency at {height}x{width} on {_cpus(results)}, {_thread_counts(results)}: "
         + _latency_protocol(results),
     ]
     text = "\n".join([*table_lines(results), "", *protocol]) + "\n"

@@ -25,6 +25,7 @@ def add_ablate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--wild", type=Path, help="clean photos for the wild68 dark variant (../shared/data/wild68)")
     p.add_argument("--wild-limit", type=positive_int, default=16, help="photos of the dark variant scored")
     p.add_argument("--latency-size", type=image_size, default=(400, 600), help="HxW of the MACs and latency input")
+    p.add_argument("--latency-threads", type=positive_int, default=1, help="torch threads of the latency passes")
     p.add_argument(
         "--remeasure-latency",
         action="store_true",
@@ -49,6 +50,7 @@ def _run_ablate(args: argparse.Namespace) -> int:
         wild_limit=args.wild_limit,
         cache=args.cache,
         latency_size=args.latency_size,
+        latency_threads=args.latency_threads,
     )
     if args.remeasure_latency:
         remeasure_latency(args.group, settings)
