@@ -4,9 +4,10 @@
     python benchmarks/cpu_profile.py --model fsidnet --variant compiled
 
 Runs the model as ``lowlight enhance`` does (``channels_last``, or ``compiled`` = ``--compile``; ``eager`` =
-NCHW) under ``torch.profiler`` for a few calls after a warm-up, then prints two tables: the kinds
-(convolution, normalisation, FFT, elementwise, layout copies, padding, reductions, compiled kernels, other)
-with their share of the total self time, and the operators that take the most. Shares are meaningful on a
+NCHW; ``compiled_nchw`` = compiled on NCHW tensors) under ``torch.profiler`` for a few calls after a warm-up,
+then prints two tables: the kinds (convolution, normalisation, FFT, elementwise, layout copies, padding,
+reductions, compiled kernels, other) with their share of the total self time, and the operators that take the
+most. Shares are meaningful on a
 busy machine; the absolute milliseconds are not (use ``cpu_speed.py`` for those).
 """
 
@@ -72,10 +73,10 @@ def profile_model(model_name: str, size: tuple[int, int], variant: str, threads:
     torch.manual_seed(0)
     model = lowlight.create_model(model_name, pretrained=False).eval()
     x = torch.rand(1, 3, *size)
-    if variant != "eager":
+    if variant in ("channels_last", "compiled"):
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    if variant == "compiled":
+    if variant in ("compiled", "compiled_nchw"):
         model = compile_frozen(model, dynamic=False)
     with torch.inference_mode():
         for _ in range(2):
@@ -90,7 +91,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="darkir_m")
     parser.add_argument("--size", default="400x600")
-    parser.add_argument("--variant", choices=("eager", "channels_last", "compiled"), default="channels_last")
+    parser.add_argument(
+        "--variant", choices=("eager", "channels_last", "compiled", "compiled_nchw"), default="channels_last"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--calls", type=int, default=3)
     parser.add_argument("--top", type=int, default=15)

@@ -6,6 +6,8 @@ import runpy
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
@@ -40,3 +42,25 @@ def test_cpu_speed_table_with_a_baseline_checkout(monkeypatch, capsys):
     assert body[0][header.index("CPU time vs baseline")] == "1.00"
     assert float(body[1][header.index("CPU ms / image")]) > 0
     assert float(body[1][-1]) == 0  # same code, same weights, same input: the same output
+
+
+def test_cpu_time_ab_table_across_layouts(monkeypatch, capsys):
+    source = str(Path(__file__).resolve().parents[2] / "src")
+    argv = ["cpu_time_ab.py", f"planar={source}:nchw:eager", f"nhwc={source}:channels_last:eager"]
+    argv += ["--model", "lucentvision", "--size", "16x24", "--rounds", "2", "--warmup", "1", "--calls", "1"]
+    monkeypatch.setattr(sys, "argv", argv)
+    runpy.run_path(str(BENCHMARKS / "cpu_time_ab.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in out.splitlines() if line.startswith("| ")]
+    assert rows[0] == ["variant", "round 1", "round 2", "vs planar, by round", "max abs diff"]
+    assert [row[0] for row in rows[1:]] == ["planar", "nhwc"]
+    assert rows[1][3] == "1.00, 1.00" and float(rows[1][4]) == 0
+    assert all(float(cell) > 0 for cell in rows[2][1:3])
+    assert float(rows[2][4]) < 1e-5  # the same weights and input in another layout
+
+
+def test_cpu_time_ab_rejects_a_malformed_variant(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["cpu_time_ab.py", "now=src:sideways:eager"])
+    with pytest.raises(SystemExit):
+        runpy.run_path(str(BENCHMARKS / "cpu_time_ab.py"), run_name="__main__")
+    assert "LAYOUT is one of" in capsys.readouterr().err
