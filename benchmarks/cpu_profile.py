@@ -7,8 +7,7 @@ Runs the model as ``lowlight enhance`` does (``channels_last``, or ``compiled`` 
 NCHW; ``compiled_nchw`` = compiled on NCHW tensors) under ``torch.profiler`` for a few calls after a warm-up,
 then prints two tables: the kinds (convolution, normalisation, FFT, elementwise, layout copies, padding,
 reductions, compiled kernels, other) with their share of the total self time, and the operators that take the
-most. Shares are meaningful on a
-busy machine; the absolute milliseconds are not (use ``cpu_speed.py`` for those).
+most. Shares are meaningful on a busy machine; the absolute milliseconds are not (use ``cpu_speed.py`` for those).
 """
 
 from __future__ import annotations

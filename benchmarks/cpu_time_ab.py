@@ -84,7 +84,8 @@ def run_variant(variant: tuple[str, Path, str, str], args: argparse.Namespace, o
     )
     done = subprocess.run([sys.executable, "-c", WORKER], env=env, capture_output=True, text=True)
     if done.returncode != 0:
-        raise SystemExit(f"variant {label} failed: {done.stderr.strip().splitlines()[-1:]}")
+        last_line = (done.stderr.strip().splitlines() or ["no error output"])[-1]
+        raise SystemExit(f"variant {label} ({src}) failed: {last_line}")
     return float(done.stdout.strip().splitlines()[-1])
 
 

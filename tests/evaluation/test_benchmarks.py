@@ -64,3 +64,11 @@ def test_cpu_time_ab_rejects_a_malformed_variant(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         runpy.run_path(str(BENCHMARKS / "cpu_time_ab.py"), run_name="__main__")
     assert "LAYOUT is one of" in capsys.readouterr().err
+
+
+def test_cpu_time_ab_names_the_variant_that_failed(monkeypatch):
+    source = str(Path(__file__).resolve().parents[2] / "src")
+    argv = ["cpu_time_ab.py", f"bad={source}:nchw:eager", "--model", "no_such_model", "--rounds", "1"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit, match=r"variant bad .* failed: .*unknown model 'no_such_model'"):
+        runpy.run_path(str(BENCHMARKS / "cpu_time_ab.py"), run_name="__main__")
