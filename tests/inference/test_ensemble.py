@@ -6,7 +6,16 @@ from torch import nn
 
 from lowlight.errors import LowlightError
 from lowlight.evaluation.evaluate import Protocol
-from lowlight.inference.ensemble import ENSEMBLE_SIZES, dihedral, inverse_dihedral, self_ensemble, translate
+from lowlight.inference.ensemble import (
+    ENSEMBLE_SIZES,
+    SHIFT_OFFSETS,
+    dihedral,
+    grid_offsets,
+    inverse_dihedral,
+    self_ensemble,
+    translate,
+    translation_ensemble,
+)
 from lowlight.inference.pipeline import Enhancer
 
 
@@ -83,6 +92,21 @@ def test_shift_ensemble_keeps_the_image_and_cancels_a_grid_locked_lattice():
     assert plain.abs().max().item() == pytest.approx(0.5) and shifted.abs().max().item() == pytest.approx(0.125)
     assert shifted.abs().sum().item() == pytest.approx(plain.abs().sum().item())
     assert ENSEMBLE_SIZES["shift"] == 4
+
+
+def test_translation_ensemble_over_a_step_2_grid_leaves_only_the_period_2_part_of_a_lattice():
+    x = torch.rand(1, 3, 32, 40, dtype=torch.float64)
+    assert grid_offsets(4) == list(SHIFT_OFFSETS) and len(grid_offsets(2)) == 16 and len(grid_offsets(1)) == 64
+    left = translation_ensemble(_GridLocked(), x, grid_offsets(2)) - x
+    # 16 phases of one dot per 8x8 cell: a dot on every other row and column, at 1/16 of the strength
+    assert left.abs().max().item() == pytest.approx(0.5 / 16)
+    assert (left.abs() > 1e-9).double().mean().item() == pytest.approx(1 / 4)
+    everywhere = translation_ensemble(_GridLocked(), x, grid_offsets(1)) - x
+    torch.testing.assert_close(everywhere, torch.full_like(x, 0.5 / 64))  # all 64 phases: a flat offset
+    with pytest.raises(ValueError, match="at least one offset"):
+        translation_ensemble(nn.Identity(), x, [])
+    with pytest.raises(ValueError, match="divide the period"):
+        grid_offsets(3)
 
 
 def test_bad_modes_and_shapes():
