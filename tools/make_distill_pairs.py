@@ -64,6 +64,17 @@ def distill_target(model, rgb: np.ndarray, top: int, left: int, size: int, step:
     return (total / len(offsets))[0].permute(1, 2, 0).numpy()
 
 
+def write_pair(low: Path, high: Path, crop: np.ndarray, target: np.ndarray) -> None:
+    """Both PNGs encoded under temporary names first, then moved into place one after the other, so a kill
+    leaves at most a finished pair, never a target without its input (a dataset with unmatched files)."""
+    staged = []
+    for path, pixels in ((low, crop), (high, target)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staged.append((write_image(path.with_name(f".{path.stem}.part.png"), pixels, image_format="PNG"), path))
+    for temporary, path in staged:
+        temporary.replace(path)
+
+
 def chosen_photos(folder: Path, exclude: Path | None, count: int, seed: int) -> list[Path]:
     """``count`` photos of ``folder`` not listed in ``exclude``, drawn with a fixed seed (sorted)."""
     skipped = read_stem_list(exclude) if exclude else set()
@@ -98,10 +109,7 @@ def main() -> int:
             top, left = busiest_crop(rgb, args.crop, margin=8)
             crop = np.ascontiguousarray(rgb[top : top + args.crop, left : left + args.crop])
             target = distill_target(model, rgb, top, left, args.crop, args.step)
-            low.parent.mkdir(parents=True, exist_ok=True)
-            high.parent.mkdir(parents=True, exist_ok=True)
-            write_image(high, target)
-            write_image(low, crop)
+            write_pair(low, high, crop, target)
             print(f"{number}/{len(photos)} {photo.name} crop at ({top}, {left})", flush=True)
     except (LowlightError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

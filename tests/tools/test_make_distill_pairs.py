@@ -59,3 +59,24 @@ def test_chosen_photos_skip_the_held_out_ones_and_are_reproducible(tool, tmp_pat
     first = tool.chosen_photos(tmp_path, held_out, 5, seed=1)
     assert len(first) == 5 and not {"3", "7"} & {p.stem for p in first}
     assert first == tool.chosen_photos(tmp_path, held_out, 5, seed=1)
+
+
+def test_write_pair_leaves_a_readable_pair_and_no_temporary_files(tool, tmp_path):
+    from lowlight.io import read_image
+
+    crop, target = np.zeros((16, 16, 3), np.float32), np.full((16, 16, 3), 0.5, np.float32)
+    low, high = tmp_path / "low" / "a.png", tmp_path / "high" / "a.png"
+    tool.write_pair(low, high, crop, target)
+    assert read_image(high).rgb.mean() == pytest.approx(128 / 255)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.png", "a.png", "high", "low"]
+
+
+def test_a_missing_weights_file_is_one_line_and_exit_1(tool, tmp_path, monkeypatch, capsys):
+    missing = tmp_path / "absent.safetensors"
+    monkeypatch.setattr(
+        "sys.argv", ["make_distill_pairs", str(tmp_path), str(tmp_path / "out"), "--weights", str(missing)]
+    )
+    assert tool.main() == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error:") and "absent.safetensors" in error and "\n" not in error
+    assert not (tmp_path / "out").exists()
