@@ -19,7 +19,14 @@ from torch import nn
 
 from lowlight.errors import ConfigError
 from lowlight.layers.fourier import combine_amplitude_phase
-from lowlight.losses.equivariance import ShiftConsistencyLoss, shift_consistency_loss, shifted_views
+from lowlight.losses.equivariance import (
+    GridLockedLoss,
+    ShiftConsistencyLoss,
+    grid_locked_loss,
+    grid_locked_residual,
+    shift_consistency_loss,
+    shifted_views,
+)
 from lowlight.losses.fourier import (
     FourierAmplitudeLoss,
     FourierPhaseLoss,
@@ -61,6 +68,7 @@ LOSSES: dict[str, Callable[[], nn.Module]] = {
     "amplitude": FourierAmplitudeLoss,
     "phase": FourierPhaseLoss,
     "lattice": LatticeLoss,
+    "grid_locked": GridLockedLoss,
 }
 
 __all__ = [
@@ -72,6 +80,7 @@ __all__ = [
     "ExposureControlLoss",
     "FourierAmplitudeLoss",
     "FourierPhaseLoss",
+    "GridLockedLoss",
     "IlluminationSmoothnessLoss",
     "L1Loss",
     "LatticeExcessLoss",
@@ -84,6 +93,8 @@ __all__ = [
     "VGGPerceptualLoss",
     "amplitude_loss",
     "charbonnier_loss",
+    "grid_locked_loss",
+    "grid_locked_residual",
     "laplacian",
     "lattice_excess_loss",
     "lattice_loss",

@@ -7,6 +7,11 @@ where the network drew something of its own. The loss needs no target, so it tra
 
 :func:`shifted_views` cuts the two views from one batch; :func:`shift_consistency_loss` compares the two
 outputs on the pixels both views saw, away from the borders (padding makes borders differ legitimately).
+
+With a target, :func:`grid_locked_loss` isolates the same pattern directly: the residual ``pred - target``
+averaged over every ``period x period`` cell of a window, phase by phase. Errors at positions unrelated to the
+grid (noise, missed texture) average out over the window's cells; a pattern the network draws on its own grid
+adds up in every cell and stays.
 """
 
 from __future__ import annotations
@@ -105,3 +110,73 @@ class ShiftConsistencyLoss(nn.Module):
         out_a, out_b = model(a), model(b)
         margin = min(self.margin, (min(a.shape[-2:]) - shift) // 4)
         return shift_consistency_loss(out_a, out_b, shift, margin), a, out_a
+
+
+def grid_locked_residual(
+    pred: torch.Tensor, target: torch.Tensor, period: int = PERIOD, window: int = 64
+) -> torch.Tensor:
+    """The part of ``pred - target`` that repeats with the ``period``-pixel grid, window by window.
+
+    The residual's top-left ``window``-aligned region (the network's grid starts at pixel (0, 0)) is cut
+    into ``window x window`` windows; in each, the ``period x period`` cells are averaged phase by phase and
+    the window's mean is subtracted, leaving one ``period x period`` pattern per window.
+
+    Args:
+        pred, target: (B, C, H, W), H and W >= ``window``.
+        period: the grid, in pixels.
+        window: side of the windows, a multiple of ``period``.
+
+    Returns:
+        (B, C, H // window, W // window, period, period).
+
+    Example:
+        >>> target = torch.rand(1, 1, 64, 64)
+        >>> grid = 0.1 * (torch.arange(64) % 8 == 0).float()[:, None]
+        >>> pattern = grid_locked_residual(target + grid, target, window=32)
+        >>> tuple(pattern.shape), round(pattern[0, 0, 0, 0, 0, 0].item(), 4), round(pattern[0, 0, 1, 1, 3, 5].item(), 4)
+        ((1, 1, 2, 2, 8, 8), 0.0875, -0.0125)
+    """
+    if pred.shape != target.shape or pred.ndim != 4:
+        raise LowlightError(
+            f"need two (B, C, H, W) tensors of one shape, got {tuple(pred.shape)} and {tuple(target.shape)}"
+        )
+    if period < 2 or window < period or window % period:
+        raise LowlightError(f"window ({window}) must be a multiple of period ({period}), period >= 2")
+    height, width = pred.shape[-2:]
+    if min(height, width) < window:
+        raise LowlightError(f"grid_locked_residual needs images of at least {window}x{window}, got {height}x{width}")
+    rows, cols = height // window, width // window
+    residual = (pred - target)[..., : rows * window, : cols * window]
+    cells = window // period
+    batch, channels = residual.shape[:2]
+    blocks = residual.reshape(batch, channels, rows, cells, period, cols, cells, period)
+    pattern = blocks.mean(dim=(3, 6)).permute(0, 1, 2, 4, 3, 5)  # (B, C, rows, cols, period, period)
+    return pattern - pattern.mean(dim=(-2, -1), keepdim=True)
+
+
+def grid_locked_loss(pred: torch.Tensor, target: torch.Tensor, period: int = PERIOD, window: int = 64) -> torch.Tensor:
+    """Mean absolute value of :func:`grid_locked_residual`: the lattice a network draws, against a target.
+
+    Unlike ``lattice`` (the Fourier amplitude of the whole residual at the lattice frequencies, which is mostly
+    noise and texture the network could not restore), this term is near zero unless the error itself repeats
+    with the grid, so its gradient points at the lattice alone. Inputs (B, C, H, W), H and W >= ``window``.
+
+    Example:
+        >>> target = torch.rand(2, 3, 128, 128, generator=torch.Generator().manual_seed(0))
+        >>> noise = 0.05 * torch.randn(2, 3, 128, 128, generator=torch.Generator().manual_seed(1))
+        >>> grid = 0.04 * (torch.arange(128) % 8 < 4).float()
+        >>> bool(grid_locked_loss(target + noise + grid, target) > 3 * grid_locked_loss(target + noise, target))
+        True
+    """
+    return grid_locked_residual(pred, target, period, window).abs().mean()
+
+
+class GridLockedLoss(nn.Module):
+    """See :func:`grid_locked_loss`."""
+
+    def __init__(self, period: int = PERIOD, window: int = 64) -> None:
+        super().__init__()
+        self.period, self.window = period, window
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return grid_locked_loss(pred, target, self.period, self.window)
