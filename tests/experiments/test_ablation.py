@@ -105,7 +105,18 @@ def test_remeasuring_needs_scored_runs_and_their_weights(tiny, capsys):
     assert _ablate(root, group, pairs, clean, "--seeds", "0") == 0
     (root / "work" / "runs" / "group" / "full_s0" / "weights.safetensors").unlink()
     assert _ablate(root, group, pairs, clean, "--seeds", "0", "--remeasure-latency") != 0
-    assert "weights.safetensors: missing" in capsys.readouterr().err
+    assert "weights.safetensors: missing, and no other seed of full has weights" in capsys.readouterr().err
+
+
+def test_a_run_whose_weights_are_gone_is_timed_with_another_seed_of_its_config(tiny, capsys):
+    root, group, pairs, clean = tiny
+    assert _ablate(root, group, pairs, clean) == 0
+    (root / "work" / "runs" / "group" / "full_s0" / "weights.safetensors").unlink()
+    capsys.readouterr()
+    assert _ablate(root, group, pairs, clean, "--remeasure-latency") == 0
+    assert "full_s0: its weights are gone" in capsys.readouterr().out
+    after = json.loads((root / "out" / "results.json").read_text())
+    assert len(after) == 4 and all(r["latency_interleaved"] for r in after)
 
 
 def test_a_killed_run_resumes_from_its_checkpoint(tiny, capsys):

@@ -198,9 +198,7 @@ def remeasure_latency(
             result_file = output / name / "result.json"
             if not result_file.exists():
                 continue
-            weights = work / name / "weights.safetensors"
-            if not weights.is_file():
-                raise LowlightError(f"{weights}: missing; re-timing a run needs the weights its training exported")
+            weights = _weights_to_time(work, config_path.stem, seed, settings.seeds, report)
             result = RunResult(**json.loads(result_file.read_text()))
             results.append(result)
             networks.append(create_model(result.model, weights=weights).eval())
@@ -229,6 +227,23 @@ def remeasure_latency(
     results = _by_config(results, configs)
     write_table(results, output, Path(folder), settings)
     return results
+
+
+def _weights_to_time(work: Path, config: str, seed: int, seeds: list[int], report: Callable[[str], None]) -> Path:
+    """The run's exported weights, or those of another seed of the same config when the run folder is gone.
+
+    A config's seeds share one architecture, so the time of a pass does not depend on which seed's weights it
+    runs; the run folders are not committed and may be lost with the machine that trained them.
+    """
+    own = work / f"{config}_s{seed}" / "weights.safetensors"
+    if own.is_file():
+        return own
+    for other in seeds:
+        stand_in = work / f"{config}_s{other}" / "weights.safetensors"
+        if stand_in.is_file():
+            report(f"{config}_s{seed}: its weights are gone ({own}); timed with those of seed {other}")
+            return stand_in
+    raise LowlightError(f"{own}: missing, and no other seed of {config} has weights; re-timing needs them")
 
 
 def _summary(results: list[RunResult], key: str) -> tuple[float, float]:
