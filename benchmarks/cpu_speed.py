@@ -13,9 +13,10 @@ lowlight), ``official_malloc`` (the same with the allocator setting that lowligh
 torch.compile with weight freezing, as ``lowlight enhance --compile``; its first call, the compilation, is
 reported separately), ``onnxruntime`` (the ``lowlight export-onnx`` graph in ONNX Runtime; the export is
 reported as the first call), ``bf16`` (channels_last under CPU autocast to bfloat16; its error is the
-price) and ``baseline`` (our eager NCHW path from another checkout, ``--baseline-src OLD/src``: a before/after
-comparison in one interleaved run). Our variants run with ``lowlight.runtime.tune_malloc`` applied, as every
-``lowlight`` command does, unless --default-malloc.
+price), ``compiled_bf16`` (both: what ``lowlight enhance --precision bf16`` runs on the CPU; freezing folds the
+weights' casts to bfloat16 into constants) and ``baseline`` (our eager NCHW path from another checkout,
+``--baseline-src OLD/src``: a before/after comparison in one interleaved run). Our variants run with
+``lowlight.runtime.tune_malloc`` applied, as every ``lowlight`` command does, unless --default-malloc.
 
 Above the table: the CPU model, its ISA flags that matter (avx2, avx512f, avx512_bf16, amx), the measured
 fp32 and bf16 throughput of a 2048x2048 matmul on the same threads, and the model's FLOPs at this size; each
@@ -77,20 +78,20 @@ def run_variant(args: argparse.Namespace) -> dict:
 
         model = OnnxModule(args.onnx_file, threads=args.threads)
         first_call = args.export_s
-    if args.variant in ("channels_last", "compiled", "bf16"):
+    if args.variant in ("channels_last", "compiled", "bf16", "compiled_bf16"):
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    if args.variant == "compiled":
+    if args.variant in ("compiled", "compiled_bf16"):
         model = compile_frozen(model, dynamic=False)
     times, cpu_times = [], []
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.variant == "bf16")
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.variant in ("bf16", "compiled_bf16"))
     with torch.inference_mode(), autocast:
         for i in range(args.warmup + args.repeats):
             start, cpu_start = time.perf_counter(), time.process_time()
             out = model(x)
             out = out[-1] if isinstance(out, (tuple, list)) else out
             elapsed = time.perf_counter() - start
-            if i == 0 and args.variant == "compiled":
+            if i == 0 and args.variant in ("compiled", "compiled_bf16"):
                 first_call = elapsed
             if i >= args.warmup:
                 times.append(elapsed)

@@ -137,6 +137,7 @@ def _enhance_options(args: argparse.Namespace):
         onnx_file=args.onnx,
         compile_model=args.compile,
         self_ensemble=args.self_ensemble,
+        precision=args.precision,
     )
 
 

@@ -39,3 +39,9 @@ def cpu_model_and_flags() -> tuple[str, list[str]]:
     flags_line = next((line for line in text.splitlines() if line.startswith("flags")), "")
     present = set(flags_line.split(":", 1)[-1].split())
     return model, [flag for flag in ISA_FLAGS if flag in present]
+
+
+def cpu_bf16_instructions() -> str | None:
+    """The bfloat16 instructions of this CPU that oneDNN uses ("amx_bf16" or "avx512_bf16"), None without any."""
+    flags = cpu_model_and_flags()[1]
+    return next((flag for flag in ("amx_bf16", "avx512_bf16") if flag in flags), None)

@@ -55,6 +55,7 @@ def build_dataset(source, crop: int | None, flip: bool, rot90: bool, cache: bool
         rot90=rot90,
         cache=cache,
         seed=seed,
+        zoom=source.zoom,
     )
 
 

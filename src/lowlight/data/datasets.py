@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from lowlight.data.augment import paired_random_crop, random_flip_rotate
+from lowlight.data.augment import paired_random_crop, random_flip_rotate, random_zoom_crop
 from lowlight.data.degradation import DegradationConfig, degrade
 from lowlight.errors import DatasetError, ImageReadError
 from lowlight.io import read_image
@@ -186,7 +186,8 @@ class SyntheticPairDataset(_ImageFolderBase):
     """Pairs made from clean photos with :mod:`lowlight.data.degradation`; the clean crop is the target.
 
     ``resize`` scales each photo to ``resize`` x ``resize`` before cropping and degrading (large photo
-    collections such as SICE then fit in the cache).
+    collections such as SICE then fit in the cache); ``zoom`` (low, high) enlarges each training crop by a
+    random factor in that range (:func:`~lowlight.data.augment.random_zoom_crop`) before degrading it.
     """
 
     def __init__(
@@ -200,8 +201,11 @@ class SyntheticPairDataset(_ImageFolderBase):
         rot90: bool = False,
         cache: bool = False,
         seed: int = 0,
+        zoom: tuple[float, float] | None = None,
     ) -> None:
-        self.resize, self.centre_crop = resize, centre_crop
+        if zoom is not None and not crop:
+            raise ValueError("zoom needs a crop size")
+        self.resize, self.centre_crop, self.zoom = resize, centre_crop, zoom
         super().__init__([(Path(f),) for f in files], seed, cache)
         self.degradation = degradation or DegradationConfig()
         self.crop, self.flip, self.rot90 = crop, flip, rot90
@@ -214,7 +218,9 @@ class SyntheticPairDataset(_ImageFolderBase):
         (clean,) = images
         rng = self.generator(index, epoch)
         (clean,) = random_flip_rotate(rng, [clean], self.flip, self.rot90)
-        if self.crop:
+        if self.crop and self.zoom:
+            clean = random_zoom_crop(rng, clean, self.crop, self.zoom)
+        elif self.crop:
             (clean,) = paired_random_crop(rng, [clean], self.crop)
         clean = clean.astype(np.float32) / 255 if clean.dtype == np.uint8 else clean
         dark, _ = degrade(clean, rng, self.degradation)

@@ -14,6 +14,7 @@ from lowlight.errors import LowlightError
 
 
 def add_evaluate(subparsers: argparse._SubParsersAction) -> None:
+    from lowlight.inference.cli_options import add_precision_option
     from lowlight.inference.ensemble import ENSEMBLE_SIZES
 
     p = subparsers.add_parser(
@@ -46,6 +47,7 @@ def add_evaluate(subparsers: argparse._SubParsersAction) -> None:
         "--self-ensemble", choices=list(ENSEMBLE_SIZES), default="none",
         help="average each output over flipped/rotated passes (flip: 2, x8: 8); reported in the protocol",
     )  # fmt: skip
+    add_precision_option(p)
     p.add_argument("--lpips-backbone", help="torchvision alexnet/vgg16 state_dict for lpips_alex/lpips_vgg")
     p.add_argument("--lpips-heads", help="lpips v0.1 linear heads (alex.pth / vgg.pth)")
     p.add_argument("--limit", type=positive_int, help="only the first N images of each folder")
@@ -66,6 +68,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         crop_border=args.crop_border,
         split=args.split,
         self_ensemble=args.self_ensemble,
+        precision=args.precision,
     )
     evaluator = Evaluator(
         args.metrics, protocol, args.device, args.tile, args.lpips_backbone, args.lpips_heads, args.save_images,

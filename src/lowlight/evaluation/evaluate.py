@@ -37,6 +37,7 @@ class Protocol:
     crop_border: int = 0
     split: str = "test"
     self_ensemble: str = "none"
+    precision: str = "fp32"
 
     def describe(self, metrics: list[str]) -> list[str]:
         lines = [
@@ -52,6 +53,8 @@ class Protocol:
             passes = ENSEMBLE_SIZES[self.self_ensemble]
             kind = "translated (by 4 px)" if self.self_ensemble == "shift" else "flipped/rotated"
             lines.append(f"self-ensemble {self.self_ensemble}: outputs averaged over {passes} {kind} passes")
+        if self.precision != "fp32":
+            lines.append(f"precision {self.precision}: convolutions under {self.precision} autocast")
         if self.gt_mean:
             lines.append(
                 "*_gtmean: output scaled so its mean BT.601 gray level equals the ground truth's, then clipped"
@@ -164,7 +167,12 @@ class Evaluator:
 
     def run(self, model: str, weights: str | None, dataset: Dataset, on_image=None) -> ModelResult:
         enhancer = EnhanceOptions(
-            model=model, weights=weights, device=self.device, tile=self.tile, self_ensemble=self.protocol.self_ensemble
+            model=model,
+            weights=weights,
+            device=self.device,
+            tile=self.tile,
+            self_ensemble=self.protocol.self_ensemble,
+            precision=self.protocol.precision,
         ).enhancer()
         metrics = self._build_metrics(self.metric_names(dataset.paired))
         pairs = dataset.pairs[: self.limit] if self.limit else dataset.pairs

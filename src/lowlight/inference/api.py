@@ -45,7 +45,7 @@ def enhance(
         **option_values: any field of :class:`~lowlight.inference.options.EnhanceOptions`: ``weights``,
             ``device``, ``half``, ``tile``, ``tile_overlap``, ``max_memory_gb``, ``strength``,
             ``target_exposure``, ``zero_shot_steps``, ``backend``, ``onnx_file``, ``compile_model``,
-            ``self_ensemble``.
+            ``self_ensemble``, ``precision``.
     """
     base = options or EnhanceOptions()
     if model is not None:

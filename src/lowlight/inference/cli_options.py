@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 
 from lowlight.argtypes import finite_float, int_in_range, non_negative_int
-from lowlight.inference.pipeline import DEFAULT_MAX_MEMORY_GB
+from lowlight.inference.pipeline import DEFAULT_MAX_MEMORY_GB, PRECISIONS
 from lowlight.io import DEFAULT_MAX_PIXELS
 
 
 def add_resource_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--device``, ``--tile``, ``--max-memory``, ``--max-pixels`` and ``--quality`` to ``parser``."""
+    """Add ``--device``, ``--precision``, ``--tile``, ``--max-memory``, ``--max-pixels`` and ``--quality``."""
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default: auto)")
+    add_precision_option(parser)
     parser.add_argument(
         "--tile", type=non_negative_int, default=None,
         help="tile side in pixels; 0 = never tile; default: chosen from --max-memory",
@@ -25,3 +26,12 @@ def add_resource_options(parser: argparse.ArgumentParser) -> None:
         help=f"refuse images larger than this many megapixels (default {DEFAULT_MAX_PIXELS / 1e6:.0f})",
     )  # fmt: skip
     parser.add_argument("--quality", type=int_in_range(1, 100), default=95, help="JPEG/WebP quality 1-100 (default 95)")
+
+
+def add_precision_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--precision fp32 | bf16``."""
+    parser.add_argument(
+        "--precision", choices=PRECISIONS, default="fp32",
+        help="bf16: bfloat16 convolutions, Fourier parts and normalisation statistics in float32; on the CPU it "
+        "needs avx512_bf16 or AMX and compiles the model like --compile (default fp32)",
+    )  # fmt: skip

@@ -35,6 +35,7 @@ class EnhanceOptions:
         per image for this mean brightness. strength / zero_shot_steps: curve models' controls.
     backend / onnx_file / compile_model: how the network runs.
     self_ensemble: "none", "flip", "x8" or "shift" (see :mod:`lowlight.inference.ensemble`).
+    precision: "fp32" or "bf16" (bfloat16 convolutions; on the CPU compiled, with avx512_bf16 or AMX).
     """
 
     model: str | None = None
@@ -52,6 +53,7 @@ class EnhanceOptions:
     onnx_file: str | None = None
     compile_model: bool = False
     self_ensemble: str = "none"
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         # paths are kept as strings so that options hash and compare by value (enhancer caches)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lowlight.device import resolve_device
+from lowlight.device import cpu_bf16_instructions, resolve_device
 from lowlight.errors import LowlightError
 from lowlight.inference.ensemble import ENSEMBLE_SIZES, self_ensemble
 from lowlight.inference.exposure import EV_RANGE, apply_exposure, exposure_for_target
@@ -28,6 +28,7 @@ ZERO_SHOT_MODEL = "lucentvision"  # default for --zero-shot-steps
 FALLBACK_MODEL = "adaptive_gamma"  # best classical baseline on LOL eval15 (16.34 dB)
 DEFAULT_MAX_MEMORY_GB = 2.0
 DEFAULT_TILE_OVERLAP = 64
+PRECISIONS = ("fp32", "bf16")
 
 
 # Model used by ``lowlight enhance`` when none is given (None: the best classical baseline). darkir_m
@@ -71,6 +72,10 @@ class Enhancer:
         self_ensemble: "none", "flip" (average with the mirrored pass), "x8" (average over the 8
             flips and quarter turns) or "shift" (over 4 passes translated by 4 pixels, against lattices
             locked to the network's grid), see :mod:`lowlight.inference.ensemble`.
+        precision: "fp32", or "bf16": convolutions and matrix products in bfloat16 under autocast, Fourier
+            transforms, amplitude MLPs and normalisation statistics in float32. On the CPU it needs bfloat16
+            instructions (avx512_bf16 or AMX) and implies ``compile_model``: frozen weights are converted
+            to bfloat16 once, at compilation, and oneDNN runs its bfloat16 kernels.
     """
 
     def __init__(
@@ -91,6 +96,7 @@ class Enhancer:
         onnx_file: str | Path | None = None,
         compile_model: bool = False,
         self_ensemble: str = "none",
+        precision: str = "fp32",
     ) -> None:
         if self_ensemble not in ENSEMBLE_SIZES:
             raise LowlightError(f"unknown self-ensemble {self_ensemble!r}; use one of {', '.join(ENSEMBLE_SIZES)}")
@@ -105,6 +111,9 @@ class Enhancer:
         self.device = resolve_device("cpu" if backend == "onnxruntime" else device)
         if half and self.device.type == "cpu":
             raise LowlightError("--half needs a GPU (cuda or mps); on the CPU lowlight runs in float32")
+        _check_precision(precision, self.device, half, backend, zero_shot_steps)
+        # on the CPU, bfloat16 pays only compiled: freezing folds the weight casts into constants
+        compile_model = compile_model or (precision == "bf16" and self.device.type == "cpu")
         if tile is not None and tile != 0 and tile <= tile_overlap:
             raise LowlightError(f"--tile ({tile}) must be larger than --tile-overlap ({tile_overlap})")
         if max_memory_gb <= 0:
@@ -141,6 +150,7 @@ class Enhancer:
                 f"--tile ({tile}) minus --tile-overlap ({tile_overlap}) must be at least {align} for this model"
             )
         self.half = half
+        self.precision = precision
         self.self_ensemble = self_ensemble
         self.tile = tile
         self.tile_overlap = tile_overlap
@@ -157,7 +167,8 @@ class Enhancer:
 
     def _run_model(self, x: torch.Tensor, model: nn.Module | None = None) -> torch.Tensor:
         x = x.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-        autocast = torch.autocast(self.device.type, dtype=torch.float16) if self.half else nullcontext()
+        dtype = torch.float16 if self.half else torch.bfloat16 if self.precision == "bf16" else None
+        autocast = torch.autocast(self.device.type, dtype=dtype) if dtype is not None else nullcontext()
         with autocast:
             out = self_ensemble(self.model if model is None else model, x, self.self_ensemble)
             return out.float().clamp_(0, 1).to("cpu")
@@ -228,6 +239,23 @@ def _configure_curve(
             model.target_exposure = target_exposure
     if zero_shot_steps < 0:
         raise LowlightError("--zero-shot-steps must be >= 0")
+
+
+def _check_precision(precision: str, device: torch.device, half: bool, backend: str, zero_shot_steps: int) -> None:
+    if precision not in PRECISIONS:
+        raise LowlightError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
+    if precision == "fp32":
+        return
+    if half or backend != "torch":
+        raise LowlightError("--precision bf16 works with the torch backend and without --half")
+    if device.type == "cpu":
+        if cpu_bf16_instructions() is None:
+            raise LowlightError(
+                "--precision bf16: this CPU has no bfloat16 instructions (avx512_bf16 or AMX), where bfloat16 is "
+                "slower than float32; lowlight keeps float32 here: drop --precision bf16"
+            )
+        if zero_shot_steps:
+            raise LowlightError("--precision bf16 on the CPU compiles the model, which --zero-shot-steps cannot use")
 
 
 def _check_onnx_options(

@@ -23,10 +23,13 @@ def layer_norm_2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps
     """
     if torch.compiler.is_compiling():
         # inductor fuses the plain formula itself and fails on layer_norm over a permuted dynamic shape
-        mean = x.mean(1, keepdim=True)
-        centred = x - mean
+        # statistics in float32 under bfloat16 / float16 autocast too (the casts fuse into the kernel)
+        wide = x.float() if x.dtype in (torch.bfloat16, torch.float16) else x
+        mean = wide.mean(1, keepdim=True)
+        centred = wide - mean
         var = centred.square().mean(1, keepdim=True)
-        return centred * torch.rsqrt(var + eps) * weight.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)
+        normed = centred * torch.rsqrt(var + eps) * weight.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)
+        return normed.to(x.dtype)
     # One fused kernel over the channel axis; free of copies when x is channels_last.
     normed = F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), weight, bias, eps)
     return normed.permute(0, 3, 1, 2)

@@ -22,6 +22,8 @@ class DataSource:
     name: what validation logs call this source (``psnr_NAME``) when ``data.val`` lists several.
     centre_crop: synthetic sources: keep the central ``centre_crop`` x ``centre_crop`` window of every photo
         (bounds the cost of validating on large photos).
+    zoom: synthetic sources in training: enlarge every crop by a factor drawn log-uniformly from [low, high]
+        before degrading it, so that content is as smooth per pixel as in high-resolution photos.
     """
 
     path: str
@@ -34,10 +36,17 @@ class DataSource:
     degradation: DegradationConfig = field(default_factory=DegradationConfig)
     name: str | None = None
     centre_crop: int | None = None
+    zoom: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.repeat < 1:
             raise ValueError("repeat must be >= 1")
+        if self.zoom is not None:
+            self.zoom = (float(self.zoom[0]), float(self.zoom[1]))
+            if not 1.0 <= self.zoom[0] <= self.zoom[1]:
+                raise ValueError("zoom must satisfy 1 <= low <= high")
+            if self.kind != "synthetic":
+                raise ValueError("zoom applies to synthetic sources")
         if self.centre_crop is not None and self.centre_crop < 8:
             raise ValueError("centre_crop must be >= 8")
 

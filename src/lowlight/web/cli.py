@@ -37,7 +37,9 @@ def _run_serve(args: argparse.Namespace) -> int:
     from lowlight.web.jobs import ServeSettings
 
     settings = ServeSettings(
-        options=EnhanceOptions(device=args.device, tile=args.tile, max_memory_gb=args.max_memory),
+        options=EnhanceOptions(
+            device=args.device, tile=args.tile, max_memory_gb=args.max_memory, precision=args.precision
+        ),
         max_pixels=int(args.max_pixels * 1e6),
         max_upload_mb=args.max_upload_mb,
         max_files=args.max_files,
