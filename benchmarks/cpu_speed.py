@@ -43,6 +43,10 @@ from pathlib import Path
 
 import torch
 
+CHANNELS_LAST_VARIANTS = ("channels_last", "compiled", "bf16", "compiled_bf16")
+COMPILED_VARIANTS = ("compiled", "compiled_bf16")
+BF16_VARIANTS = ("bf16", "compiled_bf16")
+
 
 def _official_model(path: Path, state: dict) -> torch.nn.Module:
     sys.path.insert(0, str(path / "archs"))
@@ -78,20 +82,20 @@ def run_variant(args: argparse.Namespace) -> dict:
 
         model = OnnxModule(args.onnx_file, threads=args.threads)
         first_call = args.export_s
-    if args.variant in ("channels_last", "compiled", "bf16", "compiled_bf16"):
+    if args.variant in CHANNELS_LAST_VARIANTS:
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    if args.variant in ("compiled", "compiled_bf16"):
+    if args.variant in COMPILED_VARIANTS:
         model = compile_frozen(model, dynamic=False)
     times, cpu_times = [], []
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.variant in ("bf16", "compiled_bf16"))
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.variant in BF16_VARIANTS)
     with torch.inference_mode(), autocast:
         for i in range(args.warmup + args.repeats):
             start, cpu_start = time.perf_counter(), time.process_time()
             out = model(x)
             out = out[-1] if isinstance(out, (tuple, list)) else out
             elapsed = time.perf_counter() - start
-            if i == 0 and args.variant in ("compiled", "compiled_bf16"):
+            if i == 0 and args.variant in COMPILED_VARIANTS:
                 first_call = elapsed
             if i >= args.warmup:
                 times.append(elapsed)

@@ -48,3 +48,26 @@ def test_zoom_is_checked_in_the_config():
         DataSource(path="p", kind="synthetic", zoom=(0.5, 2.0))
     with pytest.raises(ValueError, match="synthetic"):
         DataSource(path="p", kind="paired", zoom=(1.0, 2.0))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"train": [{"path": "p", "kind": "synthetic", "zoom": [1, 2]}], "crop": None}, "needs data.crop"),
+        (
+            {"train": [{"path": "p", "kind": "synthetic"}], "val": {"path": "v", "kind": "synthetic", "zoom": [1, 2]}},
+            "zoom is for training sources",
+        ),
+    ],
+)
+def test_train_cli_refuses_zoom_without_crops_or_on_validation_in_one_line(data, message, tmp_path, capsys):
+    import yaml
+
+    from lowlight.cli import main
+
+    config = tmp_path / "zoom.yaml"
+    config.write_text(yaml.safe_dump({"name": "z", "model": {"name": "zero_dce"}, "data": data, "steps": 1}))
+    code = main(["train", str(config), f"output_dir={tmp_path / 'out'}"])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()

@@ -76,6 +76,10 @@ class DataConfig:
             raise ValueError("data.unpaired lists folders of kind unpaired only")
         if self.unpaired_batch_size < 1:
             raise ValueError("unpaired_batch_size must be >= 1")
+        if self.crop is None and any(source.zoom for source in self.train):
+            raise ValueError("zoom enlarges training crops: it needs data.crop")
+        if any(source.zoom for source in self.val_sources):
+            raise ValueError("zoom is for training sources; validation images are used as they are")
         if isinstance(self.val, list):
             names = [source.name for source in self.val]
             if None in names or len(set(names)) != len(names):
