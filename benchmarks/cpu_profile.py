@@ -8,6 +8,12 @@ NCHW; ``compiled_nchw`` = compiled on NCHW tensors) under ``torch.profiler`` for
 then prints two tables: the kinds (convolution, normalisation, FFT, elementwise, layout copies, padding,
 reductions, compiled kernels, other) with their share of the total self time, and the operators that take the
 most. Shares are meaningful on a busy machine; the absolute milliseconds are not (use ``cpu_speed.py`` for those).
+
+    python benchmarks/cpu_profile.py --model darkir_m --per-convolution
+
+times each convolution module of the channels_last model alone on the input it receives in a real pass (median
+of a few calls, thread CPU time) and prints them grouped by kind and shape, with their FLOPs and GFLOP/s: which
+convolutions run near the machine's GEMM rate and which are bound by memory traffic.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from __future__ import annotations
 import argparse
 import collections
 import platform
+import statistics
+import time
 
 import torch
 from torch.profiler import ProfilerActivity, profile
@@ -86,6 +94,59 @@ def profile_model(model_name: str, size: tuple[int, int], variant: str, threads:
     return [(e.key, e.self_cpu_time_total / calls, e.count // calls) for e in prof.key_averages()]
 
 
+def convolution_rows(model_name: str, size: tuple[int, int], threads: int, calls: int) -> list[tuple]:
+    """(kind and shape, modules, ms, GFLOP) per convolution shape of the channels_last model, slowest first."""
+    import lowlight
+    from lowlight.runtime import tune_malloc
+
+    tune_malloc()
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = lowlight.create_model(model_name, pretrained=False).eval().to(memory_format=torch.channels_last)
+    recorded: list[tuple[torch.nn.Conv2d, torch.Tensor]] = []
+    hooks = [
+        module.register_forward_hook(lambda module, inputs, _out: recorded.append((module, inputs[0].clone())))
+        for module in model.modules()
+        if type(module) is not torch.nn.ConvTranspose2d and isinstance(module, torch.nn.Conv2d)
+    ]
+    with torch.inference_mode():
+        model(torch.rand(1, 3, *size).contiguous(memory_format=torch.channels_last))
+        for hook in hooks:
+            hook.remove()
+        groups: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0, 0.0])
+        for module, x in recorded:
+            times = []
+            for _ in range(calls + 1):
+                start = time.thread_time()
+                out = module(x)
+                times.append(time.thread_time() - start)
+            row = groups[_convolution_label(module, x)]
+            row[0] += 1
+            row[1] += 1000 * statistics.median(times[1:])
+            row[2] += 2 * out.numel() * module.weight[0].numel() / 1e9
+    return sorted(((label, *row) for label, row in groups.items()), key=lambda row: -row[2])
+
+
+def _convolution_label(module: torch.nn.Conv2d, x: torch.Tensor) -> str:
+    k, dilation, groups = module.kernel_size[0], module.dilation[0], module.groups
+    kind = "depthwise" if groups == module.in_channels > 1 else f"grouped /{groups}" if groups > 1 else "dense"
+    return (f"{kind} {k}x{k}" + (f" dil {dilation}" if dilation > 1 else "")
+            + f" {module.in_channels}->{module.out_channels} at {x.shape[-2]}x{x.shape[-1]}")  # fmt: skip
+
+
+def print_convolutions(args: argparse.Namespace, size: tuple[int, int]) -> None:
+    rows = convolution_rows(args.model, size, args.threads, args.calls)
+    total_ms, total_gflop = sum(row[2] for row in rows), sum(row[3] for row in rows)
+    print(f"{args.model} convolutions, channels_last, {args.size}, {args.threads} threads, torch {torch.__version__}; "
+          f"{total_ms:.0f} ms, {total_gflop:.1f} GFLOP in all")  # fmt: skip
+    print("\n| convolution | modules | ms | share of time | GFLOP | share of FLOPs | GFLOP/s |")
+    print("|---|---|---|---|---|---|---|")
+    for label, count, ms, gflop in rows:
+        rate = gflop / ms * 1000 if ms else 0.0
+        print(f"| {label} | {count} | {ms:.1f} | {100 * ms / total_ms:.1f} % | {gflop:.2f} | "
+              f"{100 * gflop / total_gflop:.1f} % | {rate:.1f} |")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="darkir_m")
@@ -96,8 +157,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--calls", type=int, default=3)
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--per-convolution", action="store_true", help="time each convolution alone instead")
     args = parser.parse_args()
     height, width = (int(v) for v in args.size.split("x"))
+    if args.per_convolution:
+        print_convolutions(args, (height, width))
+        return
     rows = profile_model(args.model, (height, width), args.variant, args.threads, args.calls)
     total = sum(ms for _, ms, _ in rows) or 1.0
     by_kind: dict[str, float] = collections.defaultdict(float)

@@ -15,7 +15,9 @@ reported separately), ``onnxruntime`` (the ``lowlight export-onnx`` graph in ONN
 reported as the first call), ``bf16`` (channels_last under CPU autocast to bfloat16; its error is the
 price), ``compiled_bf16`` (both: what ``lowlight enhance --precision bf16`` runs on the CPU; freezing folds the
 weights' casts to bfloat16 into constants) and ``baseline`` (our eager NCHW path from another checkout,
-``--baseline-src OLD/src``: a before/after comparison in one interleaved run). Our variants run with
+``--baseline-src OLD/src``: a before/after comparison in one interleaved run) and ``convolutions`` (a lower
+bound, not a way to run the model: only our model's convolutions, channels_last, each on the input it gets in a
+real pass, one after another; everything else a forward pass does costs on top of this). Our variants run with
 ``lowlight.runtime.tune_malloc`` applied, as every ``lowlight`` command does, unless --default-malloc.
 
 Above the table: the CPU model, its ISA flags that matter (avx2, avx512f, avx512_bf16, amx), the measured
@@ -43,7 +45,7 @@ from pathlib import Path
 
 import torch
 
-CHANNELS_LAST_VARIANTS = ("channels_last", "compiled", "bf16", "compiled_bf16")
+CHANNELS_LAST_VARIANTS = ("channels_last", "compiled", "bf16", "compiled_bf16", "convolutions")
 COMPILED_VARIANTS = ("compiled", "compiled_bf16")
 BF16_VARIANTS = ("bf16", "compiled_bf16")
 
@@ -87,6 +89,8 @@ def run_variant(args: argparse.Namespace) -> dict:
         x = x.contiguous(memory_format=torch.channels_last)
     if args.variant in COMPILED_VARIANTS:
         model = compile_frozen(model, dynamic=False)
+    if args.variant == "convolutions":
+        model = _convolutions_alone(model, x)
     times, cpu_times = [], []
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.variant in BF16_VARIANTS)
     with torch.inference_mode(), autocast:
@@ -109,6 +113,30 @@ def run_variant(args: argparse.Namespace) -> dict:
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "size": f"{height}x{width}",
     }
+
+
+def _convolutions_alone(model: torch.nn.Module, x: torch.Tensor):
+    """A callable that runs only ``model``'s convolutions, each on the input it received in one real pass.
+
+    The callable returns that pass's output, so the difference column stays meaningful.
+    """
+    calls: list[tuple[torch.nn.Module, torch.Tensor]] = []
+    hooks = [
+        module.register_forward_hook(lambda module, inputs, _out: calls.append((module, inputs[0].clone())))
+        for module in model.modules()
+        if isinstance(module, torch.nn.Conv2d | torch.nn.ConvTranspose2d)
+    ]
+    with torch.inference_mode():
+        out = model(x)
+    for hook in hooks:
+        hook.remove()
+
+    def run(_x: torch.Tensor) -> torch.Tensor:
+        for module, inputs in calls:
+            module(inputs)
+        return out
+
+    return run
 
 
 def _export_for_benchmark(model: torch.nn.Module, folder: Path) -> list[str]:

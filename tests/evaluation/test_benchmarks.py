@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
@@ -72,3 +73,30 @@ def test_cpu_time_ab_names_the_variant_that_failed(monkeypatch):
     monkeypatch.setattr(sys, "argv", argv)
     with pytest.raises(SystemExit, match=r"variant bad .* failed: .*unknown model 'no_such_model'"):
         runpy.run_path(str(BENCHMARKS / "cpu_time_ab.py"), run_name="__main__")
+
+
+def test_cpu_speed_convolutions_variant_runs_each_convolution_once_on_its_recorded_input():
+    namespace = runpy.run_path(str(BENCHMARKS / "cpu_speed.py"))
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(4, 3, 1))
+    x = torch.rand(1, 3, 8, 8)
+    run = namespace["_convolutions_alone"](model, x)
+    seen = []
+    for conv in (model[0], model[2]):
+        conv.register_forward_hook(lambda module, inputs, _out: seen.append((module, inputs[0])))
+    with torch.inference_mode():
+        out = run(torch.zeros(1))
+    assert [module for module, _ in seen] == [model[0], model[2]]
+    with torch.no_grad():
+        assert torch.equal(seen[0][1], x) and torch.equal(seen[1][1], torch.relu(model[0](x)))
+        assert torch.equal(out, model(x))
+
+
+def test_cpu_profile_per_convolution_counts_every_convolution_and_its_flops():
+    namespace = runpy.run_path(str(BENCHMARKS / "cpu_profile.py"))
+    rows = namespace["convolution_rows"]("zero_dce", (16, 20), 1, 1)
+    by_label = {label: (count, ms, gflop) for label, count, ms, gflop in rows}
+    # zero_dce: 3->32, three 32->32, two 64->32 and 64->24, all 3x3 at full size
+    assert sum(count for count, _, _ in by_label.values()) == 7
+    assert by_label["dense 3x3 32->32 at 16x20"][0] == 3
+    assert by_label["dense 3x3 3->32 at 16x20"][2] == pytest.approx(2 * 32 * 16 * 20 * 3 * 9 / 1e9)
+    assert all(ms >= 0 for _, ms, _ in by_label.values())
