@@ -74,6 +74,31 @@ def test_fourier_amplitude_mlp_equals_polar_round_trip(size):
     torch.testing.assert_close(block(x), official_fremlp(x, block.process1), atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.parametrize("black", [False, True])
+def test_fourier_amplitude_mlp_inference_path_equals_the_official_block(black):
+    # Without autograd the block scales the complex spectrum in place; zero bins still get phase 0.
+    torch.manual_seed(0)
+    block = FourierAmplitudeMLP(4)
+    x = torch.randn(2, 4, 15, 22)
+    if black:
+        x[1] = 0.0  # a black image (every bin zero) beside a textured one
+    with torch.inference_mode():
+        out = block(x)
+    torch.testing.assert_close(out, official_fremlp(x, block.process1).detach(), atol=1e-5, rtol=1e-4)
+
+
+def test_fourier_amplitude_mlp_keeps_a_channels_last_layout():
+    torch.manual_seed(0)
+    block = FourierAmplitudeMLP(4)
+    x = torch.randn(2, 4, 15, 22)
+    expected = block(x)
+    block = block.to(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        out = block(x.contiguous(memory_format=torch.channels_last))
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(out, expected.detach(), atol=1e-5, rtol=1e-4)
+
+
 def test_fourier_amplitude_mlp_on_black_input_is_the_official_value_and_has_finite_gradients():
     block = FourierAmplitudeMLP(3)
     x = torch.zeros(1, 3, 10, 12, requires_grad=True)
@@ -173,6 +198,16 @@ def test_opaque_part_ops_gradcheck_float64(op):
     else:
         real, imag = (torch.randn(2, 3, 4, dtype=torch.float64, requires_grad=True) for _ in range(2))
         assert torch.autograd.gradcheck(torch.ops.lowlight.join_parts, (real, imag))
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 5, 7), (1, 4, 400, 400)])
+def test_contiguous_nchw_equals_contiguous_for_channels_last_input(shape):
+    from lowlight.layers.fourier import contiguous_nchw
+
+    # (1, 4, 400, 400): above the size from which ATen copies a transposed matrix in blocks
+    x = torch.randn(*shape).contiguous(memory_format=torch.channels_last)
+    out = contiguous_nchw(x)
+    assert out.is_contiguous() and torch.equal(out, x)
 
 
 def test_compiled_phase_round_trip_uses_the_opaque_ops_and_matches_eager():

@@ -97,15 +97,41 @@ def _open_gates(model: torch.nn.Module) -> torch.nn.Module:
     return model
 
 
-def test_darkir_inference_path_matches_the_autograd_path():
-    # Without autograd the dilation-9 branches pad explicitly and residuals update in place.
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_darkir_inference_path_matches_the_autograd_path(channels_last):
+    # Without autograd the dilation-9 branches pad explicitly, residuals update in place and (channels_last)
+    # the decoder's pair-grouped convolutions run as two depthwise ones.
     torch.manual_seed(0)
     model = _open_gates(lowlight.create_model("darkir_m", width=8, enc_blk_nums=(1, 1, 1), dec_blk_nums=(1, 1, 1)))
     x = torch.rand(1, 3, 45, 61)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
         fast = model(x)
     reference = model(x).detach()
     torch.testing.assert_close(fast, reference, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("size", [(7, 9), (16, 16)])
+def test_pair_grouped_conv_inference_path_equals_the_grouped_convolution(size):
+    from lowlight.models.darkir import PairGroupedConv2d
+
+    torch.manual_seed(0)
+    conv = PairGroupedConv2d(12).to(memory_format=torch.channels_last)
+    x = torch.randn(2, 12, *size).contiguous(memory_format=torch.channels_last)
+    grouped = torch.nn.functional.conv2d(x, conv.weight, conv.bias, padding=1, groups=6)
+    with torch.inference_mode():
+        fast = conv(x)
+    torch.testing.assert_close(fast, grouped, atol=1e-5, rtol=1e-5)
+    assert fast.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_pair_grouped_conv_needs_an_even_channel_count():
+    from lowlight.models.darkir import PairGroupedConv2d
+
+    with pytest.raises(ValueError, match="even"):
+        PairGroupedConv2d(5)
 
 
 @pytest.mark.parametrize("channels_last", [False, True])

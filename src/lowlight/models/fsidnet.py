@@ -28,6 +28,7 @@ from lowlight.layers import crop_to
 from lowlight.layers._checks import check_image_batch
 from lowlight.layers.fourier import (
     combine_amplitude_phase,
+    contiguous_nchw,
     irfft2_parts,
     parts_amplitude,
     parts_amplitude_phase,
@@ -80,8 +81,13 @@ class FourierBlock(nn.Module):
 
 
 def _apply(mlp: nn.Sequential, values: torch.Tensor) -> torch.Tensor:
-    """Run ``mlp`` in its own dtype and return the result in the dtype of ``values``."""
-    return mlp(values.to(mlp[0].weight.dtype)).to(values.dtype)
+    """Run ``mlp`` in its own dtype and return the result in the dtype and (eager) the layout of ``values``."""
+    out = mlp(values.to(mlp[0].weight.dtype)).to(values.dtype)
+    if torch.is_grad_enabled() or torch.compiler.is_compiling() or not values.is_contiguous():
+        return out
+    # channels_last weights give a channels_last result; mixing it with the NCHW planes in element-wise
+    # passes is slower than one blocked copy
+    return contiguous_nchw(out)
 
 
 class SpatialBlock(nn.Module):
