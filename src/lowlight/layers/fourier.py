@@ -201,9 +201,6 @@ def fourier_amplitude_mlp(x: torch.Tensor, mlp: nn.Module) -> torch.Tensor:
         nonzero, safe = _magnitude_of(real, imag)
         amplitude = torch.where(nonzero, safe, torch.zeros_like(safe))
         new_amplitude = mlp(amplitude.to(_mlp_dtype(mlp, safe.dtype))).to(safe.dtype)
-        if not torch.compiler.is_compiling():
-            # channels_last weights give a channels_last result; the planes it is combined with are NCHW
-            new_amplitude = new_amplitude.contiguous()
         return irfft2_parts(_rescaled(real, imag, nonzero, safe, new_amplitude), (height, width))
 
 
