@@ -202,7 +202,7 @@ def test_opaque_part_ops_gradcheck_float64(op):
 
 @pytest.mark.parametrize("shape", [(2, 3, 5, 7), (1, 4, 400, 400)])
 def test_contiguous_nchw_equals_contiguous_for_channels_last_input(shape):
-    from lowlight.layers.fourier import contiguous_nchw
+    from lowlight.layers.layout import contiguous_nchw
 
     # (1, 4, 400, 400): above the size from which ATen copies a transposed matrix in blocks
     x = torch.randn(*shape).contiguous(memory_format=torch.channels_last)

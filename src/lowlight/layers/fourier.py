@@ -11,6 +11,8 @@ import math
 import torch
 from torch import nn
 
+from lowlight.layers.layout import contiguous_nchw, is_channels_last
+
 # Bins with a smaller magnitude are treated as having phase 0 (their phase is ill-conditioned
 # and its gradient would be ~1/|X|).
 _TINY_MAGNITUDE = 1e-12
@@ -227,26 +229,6 @@ def _fourier_amplitude_mlp_eager_inference(x: torch.Tensor, mlp: nn.Module) -> t
         return irfft2(spectrum, (height, width))
 
 
-def contiguous_nchw(x: torch.Tensor) -> torch.Tensor:
-    """``x.contiguous()``, faster for a channels_last (B, C, H, W) tensor on the CPU.
-
-    ATen copies a 4-D permuted tensor element by element but has a blocked kernel for a transposed matrix
-    (2-D, above 360 x 360 elements): per image, (H*W, C) to (C, H*W) took 11 ms for 32 x 400 x 600 where
-    ``contiguous()`` took 37 (one thread, AMD EPYC).
-
-    >>> x = torch.rand(2, 3, 4, 5).contiguous(memory_format=torch.channels_last)
-    >>> torch.equal(contiguous_nchw(x), x.contiguous()) and contiguous_nchw(x).is_contiguous()
-    True
-    """
-    if x.dim() != 4 or x.is_contiguous() or not x.is_contiguous(memory_format=torch.channels_last):
-        return x.contiguous()
-    batch, channels, height, width = x.shape
-    out = torch.empty(x.shape, dtype=x.dtype, device=x.device)
-    for index in range(batch):
-        out[index].view(channels, height * width).copy_(x[index].permute(1, 2, 0).reshape(height * width, channels).t())
-    return out
-
-
 def _mlp_dtype(mlp: nn.Module, default: torch.dtype) -> torch.dtype:
     first = next(mlp.parameters(), None)
     return first.dtype if first is not None and first.is_floating_point() else default
@@ -270,16 +252,12 @@ class FourierAmplitudeMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = fourier_amplitude_mlp(x, self.process1).to(x.dtype)
-        if torch.compiler.is_compiling() or not _is_channels_last(x):
+        if torch.compiler.is_compiling() or not is_channels_last(x):
             return out
         # The inverse FFT returns NCHW; the caller multiplies the result into channels_last features, and an
         # element-wise pass over two layouts took 35 ms where one copy and a matching pass take 10 (32 x
         # 400 x 600, one thread, AMD EPYC).
         return out.contiguous(memory_format=torch.channels_last)
-
-
-def _is_channels_last(x: torch.Tensor) -> bool:
-    return x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
 
 
 def parts_amplitude_phase(parts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -19,6 +19,7 @@ from torch import nn
 from lowlight._registry import PretrainedWeights, register_model, register_weights
 from lowlight.layers import FourierAmplitudeMLP, LayerNorm2d, SimpleGate, crop_to, pad_to_multiple
 from lowlight.layers._checks import check_image_batch
+from lowlight.layers.layout import is_channels_last
 from lowlight.models.base import EnhancementModel, TrainOutput
 
 # oneDNN's depthwise convolution leaves its fast kernel when the padding exceeds 6: at dilation 9 the
@@ -60,7 +61,7 @@ class PairGroupedConv2d(nn.Conv2d):
             x.device.type != "cpu"
             or torch.is_grad_enabled()
             or torch.compiler.is_compiling()
-            or not _is_channels_last(x)
+            or not is_channels_last(x)
         ):
             return super().forward(x)
         own, to_partner = _pair_weights(self.weight)
@@ -87,13 +88,9 @@ def _zero_pad(x: torch.Tensor, pad: int) -> torch.Tensor:
     # full-resolution map inside darkir_m (3.4 ms alone); a zero fill plus a strided copy does not.
     batch, channels, height, width = x.shape
     padded = x.new_zeros(batch, channels, height + 2 * pad, width + 2 * pad)
-    padded = padded.contiguous(memory_format=torch.channels_last) if _is_channels_last(x) else padded
+    padded = padded.contiguous(memory_format=torch.channels_last) if is_channels_last(x) else padded
     padded[..., pad:-pad, pad:-pad] = x
     return padded
-
-
-def _is_channels_last(x: torch.Tensor) -> bool:
-    return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
 
 
 class Branch(nn.Module):

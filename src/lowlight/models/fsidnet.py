@@ -28,7 +28,6 @@ from lowlight.layers import crop_to
 from lowlight.layers._checks import check_image_batch
 from lowlight.layers.fourier import (
     combine_amplitude_phase,
-    contiguous_nchw,
     irfft2_parts,
     parts_amplitude,
     parts_amplitude_phase,
@@ -36,6 +35,7 @@ from lowlight.layers.fourier import (
     parts_with_amplitude,
     rfft2_parts,
 )
+from lowlight.layers.layout import contiguous_nchw
 from lowlight.models.base import PHASE_EXPORT_TOLERANCE, EnhancementModel, TrainOutput
 
 FourierMode = Literal["amplitude", "phase", "both"]
