@@ -97,22 +97,17 @@ def profile_model(model_name: str, size: tuple[int, int], variant: str, threads:
 def convolution_rows(model_name: str, size: tuple[int, int], threads: int, calls: int) -> list[tuple]:
     """(kind and shape, modules, ms, GFLOP) per convolution shape of the channels_last model, slowest first."""
     import lowlight
+    from lowlight.evaluation.profile import record_convolution_inputs
     from lowlight.runtime import tune_malloc
 
     tune_malloc()
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = lowlight.create_model(model_name, pretrained=False).eval().to(memory_format=torch.channels_last)
-    recorded: list[tuple[torch.nn.Conv2d, torch.Tensor]] = []
-    hooks = [
-        module.register_forward_hook(lambda module, inputs, _out: recorded.append((module, inputs[0].clone())))
-        for module in model.modules()
-        if type(module) is not torch.nn.ConvTranspose2d and isinstance(module, torch.nn.Conv2d)
-    ]
+    x = torch.rand(1, 3, *size).contiguous(memory_format=torch.channels_last)
+    convolutions, _ = record_convolution_inputs(model, x)
+    recorded = [(module, x) for module, x in convolutions if not isinstance(module, torch.nn.ConvTranspose2d)]
     with torch.inference_mode():
-        model(torch.rand(1, 3, *size).contiguous(memory_format=torch.channels_last))
-        for hook in hooks:
-            hook.remove()
         groups: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0, 0.0])
         for module, x in recorded:
             times = []

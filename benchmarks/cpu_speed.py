@@ -120,16 +120,9 @@ def _convolutions_alone(model: torch.nn.Module, x: torch.Tensor):
 
     The callable returns that pass's output, so the difference column stays meaningful.
     """
-    calls: list[tuple[torch.nn.Module, torch.Tensor]] = []
-    hooks = [
-        module.register_forward_hook(lambda module, inputs, _out: calls.append((module, inputs[0].clone())))
-        for module in model.modules()
-        if isinstance(module, torch.nn.Conv2d | torch.nn.ConvTranspose2d)
-    ]
-    with torch.inference_mode():
-        out = model(x)
-    for hook in hooks:
-        hook.remove()
+    from lowlight.evaluation.profile import record_convolution_inputs
+
+    calls, out = record_convolution_inputs(model, x)
 
     def run(_x: torch.Tensor) -> torch.Tensor:
         for module, inputs in calls:

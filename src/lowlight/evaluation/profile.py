@@ -124,6 +124,39 @@ def ptflops_macs(model: nn.Module, x: torch.Tensor) -> int:
     return total
 
 
+def record_convolution_inputs(
+    model: nn.Module, x: torch.Tensor
+) -> tuple[list[tuple[nn.Conv2d | nn.ConvTranspose2d, torch.Tensor]], torch.Tensor]:
+    """Every 2-D convolution call of one inference pass, with a copy of the input it received, in call order.
+
+    Args:
+        model: the network (run once under ``torch.inference_mode``).
+        x: its input, shape (B, 3, H, W).
+
+    Returns:
+        ``[(module, input), ...]`` and the pass's output: replaying ``module(input)`` for each pair runs the
+        model's convolutions alone, on their real inputs and layouts.
+
+    >>> net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 3, 1))
+    >>> calls, out = record_convolution_inputs(net, torch.rand(1, 3, 8, 8))
+    >>> [tuple(inp.shape) for _, inp in calls], tuple(out.shape)
+    ([(1, 3, 8, 8), (1, 4, 8, 8)], (1, 3, 8, 8))
+    """
+    calls: list[tuple[nn.Conv2d | nn.ConvTranspose2d, torch.Tensor]] = []
+    handles = [
+        module.register_forward_hook(lambda module, inputs, _out: calls.append((module, inputs[0].clone())))
+        for module in model.modules()
+        if isinstance(module, nn.Conv2d | nn.ConvTranspose2d)
+    ]
+    try:
+        with torch.inference_mode():
+            out = model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return calls, out
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
