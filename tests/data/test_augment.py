@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lowlight.data.augment import random_zoom_crop
+from lowlight.data.augment import centre_zoom, random_zoom_crop
 from lowlight.data.datasets import SyntheticPairDataset
 from lowlight.train.config import DataSource
 
@@ -22,6 +22,18 @@ def test_zoom_crop_enlarges_a_smaller_window_and_smooths_it():
     assert step < 0.6 * np.abs(np.diff(plain, axis=1)).mean()
     # a plain crop is a window of the image itself
     assert any(np.array_equal(plain, noise[t : t + 64, x : x + 64]) for t in range(137) for x in range(177))
+
+
+def test_centre_zoom_enlarges_the_central_window():
+    image = np.zeros((90, 120, 3), np.float32)
+    image[40:50, 55:65] = 1.0  # a 10-pixel square in the middle of a 30-pixel centre window
+    zoomed = centre_zoom(image, 60, 2.0)
+    assert zoomed.shape == (60, 60, 3) and zoomed.min() >= 0 and zoomed.max() <= 1
+    # the square now covers the middle 20 x 20 pixels, the border of the window stays dark
+    assert zoomed[25:35, 25:35].min() > 0.9 and zoomed[:15].max() < 0.05
+    assert np.array_equal(centre_zoom(image, 30, 1.0), image[30:60, 45:75])
+    with pytest.raises(ValueError, match="needs 120 pixels"):
+        centre_zoom(image, 120, 1.0)
 
 
 def test_zoom_rejects_factors_below_one():
@@ -42,6 +54,21 @@ def test_synthetic_pairs_with_zoom_have_the_crop_size_and_a_smoother_target(tmp_
     assert step(zoomed["high"]) < 0.6 * step(plain["high"])
 
 
+def test_validation_sources_zoom_the_same_centre_every_epoch(tmp_path):
+    from PIL import Image
+
+    noise = (np.random.default_rng(3).random((120, 150, 3)) * 255).astype(np.uint8)
+    Image.fromarray(noise).save(tmp_path / "photo.png")
+    val = SyntheticPairDataset([tmp_path / "photo.png"], centre_crop=48, zoom=(3.0, 3.0), seed=5, cache=True)
+    first, again = val[0], val[0]
+    assert first["high"].shape == (3, 48, 48)
+    assert np.allclose(first["high"].numpy(), again["high"].numpy())
+    expected = centre_zoom(noise.astype(np.float32) / 255, 48, 3.0)
+    assert np.allclose(first["high"].permute(1, 2, 0).numpy(), expected, atol=1 / 255)
+    with pytest.raises(ValueError, match="centre_crop"):
+        SyntheticPairDataset([tmp_path / "photo.png"], zoom=(3.0, 3.0))
+
+
 def test_zoom_is_checked_in_the_config():
     assert DataSource(path="p", kind="synthetic", zoom=[1, 2]).zoom == (1.0, 2.0)
     with pytest.raises(ValueError, match="zoom"):
@@ -56,7 +83,7 @@ def test_zoom_is_checked_in_the_config():
         ({"train": [{"path": "p", "kind": "synthetic", "zoom": [1, 2]}], "crop": None}, "needs data.crop"),
         (
             {"train": [{"path": "p", "kind": "synthetic"}], "val": {"path": "v", "kind": "synthetic", "zoom": [1, 2]}},
-            "zoom is for training sources",
+            "zoom on a validation source needs centre_crop",
         ),
     ],
 )

@@ -52,6 +52,26 @@ def random_flip_rotate(
     return out
 
 
+def centre_zoom(image: np.ndarray, size: int, factor: float) -> np.ndarray:
+    """The central window of ``size / factor`` pixels enlarged to ``size`` x ``size`` (bicubic, as
+    :func:`random_zoom_crop`): the deterministic form, for validation sets.
+
+    >>> centre_zoom(np.zeros((300, 400, 3), np.float32), 120, 3.0).shape
+    (120, 120, 3)
+    """
+    if not factor >= 1.0:
+        raise ValueError(f"zoom factor must be >= 1, got {factor}")
+    window = max(8, round(size / factor))
+    if window > min(image.shape[:2]):
+        raise ValueError(f"a {size}-pixel centre zoomed {factor}x needs {window} pixels, image is {image.shape[:2]}")
+    top, left = (image.shape[0] - window) // 2, (image.shape[1] - window) // 2
+    patch = np.ascontiguousarray(image[top : top + window, left : left + window])
+    if window == size:
+        return patch
+    enlarged = cv2.resize(patch, (size, size), interpolation=cv2.INTER_CUBIC)
+    return enlarged if enlarged.dtype == np.uint8 else enlarged.clip(0, 1)
+
+
 def random_zoom_crop(rng: np.random.Generator, image: np.ndarray, size: int, zoom: tuple[float, float]) -> np.ndarray:
     """A random window of ``size / z`` pixels enlarged to ``size`` x ``size``, ``z`` log-uniform in ``zoom``.
 

@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from lowlight.data.augment import paired_random_crop, random_flip_rotate, random_zoom_crop
+from lowlight.data.augment import centre_zoom, paired_random_crop, random_flip_rotate, random_zoom_crop
 from lowlight.data.degradation import DegradationConfig, degrade
 from lowlight.errors import DatasetError, ImageReadError
 from lowlight.io import read_image
@@ -187,7 +187,9 @@ class SyntheticPairDataset(_ImageFolderBase):
 
     ``resize`` scales each photo to ``resize`` x ``resize`` before cropping and degrading (large photo
     collections such as SICE then fit in the cache); ``zoom`` (low, high) enlarges each training crop by a
-    random factor in that range (:func:`~lowlight.data.augment.random_zoom_crop`) before degrading it.
+    random factor in that range (:func:`~lowlight.data.augment.random_zoom_crop`) before degrading it. Without
+    ``crop`` (validation), ``zoom`` needs ``centre_crop``: the central ``centre_crop / high`` pixels are enlarged
+    to ``centre_crop`` (:func:`~lowlight.data.augment.centre_zoom`), the same window every epoch.
     """
 
     def __init__(
@@ -203,16 +205,19 @@ class SyntheticPairDataset(_ImageFolderBase):
         seed: int = 0,
         zoom: tuple[float, float] | None = None,
     ) -> None:
-        if zoom is not None and not crop:
-            raise ValueError("zoom needs a crop size")
+        if zoom is not None and not (crop or centre_crop):
+            raise ValueError("zoom needs a crop size (training) or a centre_crop (validation)")
         self.resize, self.centre_crop, self.zoom = resize, centre_crop, zoom
+        self.crop, self.flip, self.rot90 = crop, flip, rot90
         super().__init__([(Path(f),) for f in files], seed, cache)
         self.degradation = degradation or DegradationConfig()
-        self.crop, self.flip, self.rot90 = crop, flip, rot90
 
     def _decode(self, index: int) -> tuple[np.ndarray, ...]:
         (image,) = super()._decode(index)
-        return (_centre_crop(_square_resize(image, self.resize), self.centre_crop),)
+        image = _square_resize(image, self.resize)
+        if self.zoom and not self.crop:
+            return (centre_zoom(image, self.centre_crop, self.zoom[1]),)
+        return (_centre_crop(image, self.centre_crop),)
 
     def make_sample(self, index: int, epoch: int, images: tuple[np.ndarray, ...]) -> dict:
         (clean,) = images

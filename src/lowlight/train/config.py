@@ -23,7 +23,8 @@ class DataSource:
     centre_crop: synthetic sources: keep the central ``centre_crop`` x ``centre_crop`` window of every photo
         (bounds the cost of validating on large photos).
     zoom: synthetic sources in training: enlarge every crop by a factor drawn log-uniformly from [low, high]
-        before degrading it, so that content is as smooth per pixel as in high-resolution photos.
+        before degrading it, so that content is as smooth per pixel as in high-resolution photos; in validation
+        (with ``centre_crop``): enlarge the central ``centre_crop / high`` pixels to ``centre_crop``.
     """
 
     path: str
@@ -78,8 +79,8 @@ class DataConfig:
             raise ValueError("unpaired_batch_size must be >= 1")
         if self.crop is None and any(source.zoom for source in self.train):
             raise ValueError("zoom enlarges training crops: it needs data.crop")
-        if any(source.zoom for source in self.val_sources):
-            raise ValueError("zoom is for training sources; validation images are used as they are")
+        if any(source.zoom and not source.centre_crop for source in self.val_sources):
+            raise ValueError("zoom on a validation source needs centre_crop (the window it enlarges)")
         if isinstance(self.val, list):
             names = [source.name for source in self.val]
             if None in names or len(set(names)) != len(names):
