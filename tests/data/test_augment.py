@@ -73,8 +73,26 @@ def test_zoom_is_checked_in_the_config():
     assert DataSource(path="p", kind="synthetic", zoom=[1, 2]).zoom == (1.0, 2.0)
     with pytest.raises(ValueError, match="zoom"):
         DataSource(path="p", kind="synthetic", zoom=(0.5, 2.0))
-    with pytest.raises(ValueError, match="synthetic"):
+    assert DataSource(path="p", kind="unpaired", zoom=[2, 4]).zoom == (2.0, 4.0)
+    with pytest.raises(ValueError, match="synthetic and unpaired"):
         DataSource(path="p", kind="paired", zoom=(1.0, 2.0))
+
+
+def test_unpaired_photos_with_zoom_are_smoother_crops_of_the_crop_size(tmp_path):
+    from PIL import Image
+
+    from lowlight.data.datasets import UnpairedDataset
+
+    noise = (np.random.default_rng(4).random((160, 200, 3)) * 255).astype(np.uint8)
+    Image.fromarray(noise).save(tmp_path / "photo.png")
+    files = [tmp_path / "photo.png"]
+    zoomed = UnpairedDataset(files, crop=64, zoom=(3.0, 3.0), cache=True)[0]["low"]
+    plain = UnpairedDataset(files, crop=64)[0]["low"]
+    assert zoomed.shape == plain.shape == (3, 64, 64)
+    step = lambda t: t.diff(dim=-1).abs().mean().item()  # noqa: E731
+    assert step(zoomed) < 0.6 * step(plain)
+    with pytest.raises(ValueError, match="needs a crop size"):
+        UnpairedDataset(files, zoom=(2.0, 2.0))
 
 
 @pytest.mark.parametrize(
@@ -83,7 +101,7 @@ def test_zoom_is_checked_in_the_config():
         ({"train": [{"path": "p", "kind": "synthetic", "zoom": [1, 2]}], "crop": None}, "needs data.crop"),
         (
             {"train": [{"path": "p", "kind": "synthetic"}], "val": {"path": "v", "kind": "synthetic", "zoom": [1, 2]}},
-            "zoom on a validation source needs centre_crop",
+            "zoom on a validation source needs a synthetic source with centre_crop",
         ),
     ],
 )

@@ -44,7 +44,9 @@ def build_dataset(source, crop: int | None, flip: bool, rot90: bool, cache: bool
         check_pair_sizes(pairs)
         return PairedDataset(pairs, crop=crop, flip=flip, rot90=rot90, cache=cache, seed=seed)
     if source.kind == "unpaired":
-        return UnpairedDataset(_images(source), resize=source.resize, crop=crop, flip=flip, cache=cache, seed=seed)
+        return UnpairedDataset(
+            _images(source), resize=source.resize, crop=crop, flip=flip, cache=cache, seed=seed, zoom=source.zoom
+        )
     return SyntheticPairDataset(
         _images(source),
         degradation=source.degradation,

@@ -141,7 +141,9 @@ class PairedDataset(_ImageFolderBase):
 class UnpairedDataset(_ImageFolderBase):
     """Images without ground truth, optionally resized to ``resize`` x ``resize`` and/or randomly cropped.
 
-    Items are dicts: ``low`` (3, H, W) float tensor in [0, 1] and ``name``.
+    ``zoom`` (low, high) enlarges each crop by a random factor in that range
+    (:func:`~lowlight.data.augment.random_zoom_crop`), as for synthetic sources. Items are dicts: ``low``
+    (3, H, W) float tensor in [0, 1] and ``name``.
     """
 
     def __init__(
@@ -152,10 +154,13 @@ class UnpairedDataset(_ImageFolderBase):
         flip: bool = True,
         cache: bool = False,
         seed: int = 0,
+        zoom: tuple[float, float] | None = None,
     ) -> None:
-        self.resize = resize
-        super().__init__([(Path(f),) for f in files], seed, cache)
+        if zoom is not None and not crop:
+            raise ValueError("zoom on unpaired photos needs a crop size")
+        self.resize, self.zoom = resize, zoom
         self.crop, self.flip = crop, flip
+        super().__init__([(Path(f),) for f in files], seed, cache)
 
     def _decode(self, index: int) -> tuple[np.ndarray, ...]:
         (image,) = super()._decode(index)
@@ -166,7 +171,9 @@ class UnpairedDataset(_ImageFolderBase):
         if self.crop or self.flip:
             rng = self.generator(index, epoch)
             (image,) = random_flip_rotate(rng, [image], self.flip)
-            if self.crop:
+            if self.crop and self.zoom:
+                image = random_zoom_crop(rng, image, self.crop, self.zoom)
+            elif self.crop:
                 (image,) = paired_random_crop(rng, [image], self.crop)
         return {"low": to_tensor(image), "name": self.sources[index][0].stem}
 

@@ -22,9 +22,9 @@ class DataSource:
     name: what validation logs call this source (``psnr_NAME``) when ``data.val`` lists several.
     centre_crop: synthetic sources: keep the central ``centre_crop`` x ``centre_crop`` window of every photo
         (bounds the cost of validating on large photos).
-    zoom: synthetic sources in training: enlarge every crop by a factor drawn log-uniformly from [low, high]
-        before degrading it, so that content is as smooth per pixel as in high-resolution photos; in validation
-        (with ``centre_crop``): enlarge the central ``centre_crop / high`` pixels to ``centre_crop``.
+    zoom: synthetic and unpaired sources in training: enlarge every crop by a factor drawn log-uniformly from
+        [low, high] (before degrading it), so that content is as smooth per pixel as in high-resolution photos;
+        synthetic validation sources (with ``centre_crop``): enlarge the central ``centre_crop / high`` pixels.
     """
 
     path: str
@@ -46,8 +46,8 @@ class DataSource:
             self.zoom = (float(self.zoom[0]), float(self.zoom[1]))
             if not 1.0 <= self.zoom[0] <= self.zoom[1]:
                 raise ValueError("zoom must satisfy 1 <= low <= high")
-            if self.kind != "synthetic":
-                raise ValueError("zoom applies to synthetic sources")
+            if self.kind == "paired":
+                raise ValueError("zoom applies to synthetic and unpaired sources (a paired target would not match)")
         if self.centre_crop is not None and self.centre_crop < 8:
             raise ValueError("centre_crop must be >= 8")
 
@@ -77,10 +77,10 @@ class DataConfig:
             raise ValueError("data.unpaired lists folders of kind unpaired only")
         if self.unpaired_batch_size < 1:
             raise ValueError("unpaired_batch_size must be >= 1")
-        if self.crop is None and any(source.zoom for source in self.train):
+        if self.crop is None and any(source.zoom for source in [*self.train, *self.unpaired]):
             raise ValueError("zoom enlarges training crops: it needs data.crop")
-        if any(source.zoom and not source.centre_crop for source in self.val_sources):
-            raise ValueError("zoom on a validation source needs centre_crop (the window it enlarges)")
+        if any(source.zoom and (source.kind != "synthetic" or not source.centre_crop) for source in self.val_sources):
+            raise ValueError("zoom on a validation source needs a synthetic source with centre_crop (the window)")
         if isinstance(self.val, list):
             names = [source.name for source in self.val]
             if None in names or len(set(names)) != len(names):
