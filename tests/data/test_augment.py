@@ -7,6 +7,7 @@ import pytest
 
 from lowlight.data.augment import centre_zoom, random_zoom_crop
 from lowlight.data.datasets import SyntheticPairDataset
+from lowlight.errors import DatasetError
 from lowlight.train.config import DataSource
 
 
@@ -54,7 +55,7 @@ def test_synthetic_pairs_with_zoom_have_the_crop_size_and_a_smoother_target(tmp_
     assert step(zoomed["high"]) < 0.6 * step(plain["high"])
 
 
-def test_validation_sources_zoom_the_same_centre_every_epoch(tmp_path):
+def test_validation_sources_zoom_the_same_centre_every_epoch(tmp_path, caplog):
     from PIL import Image
 
     noise = (np.random.default_rng(3).random((120, 150, 3)) * 255).astype(np.uint8)
@@ -67,6 +68,11 @@ def test_validation_sources_zoom_the_same_centre_every_epoch(tmp_path):
     assert np.allclose(first["high"].permute(1, 2, 0).numpy(), expected, atol=1 / 255)
     with pytest.raises(ValueError, match="centre_crop"):
         SyntheticPairDataset([tmp_path / "photo.png"], zoom=(3.0, 3.0))
+    # a photo too small for the window is skipped with its reason, like one that cannot be read
+    too_small = SyntheticPairDataset([tmp_path / "photo.png"], centre_crop=400, zoom=(1.0, 1.0))
+    with caplog.at_level("WARNING"), pytest.raises(DatasetError, match="could be decoded"):
+        too_small[0]
+    assert "photo.png: a 400-pixel centre zoomed 1.0x needs 400 pixels" in caplog.text
 
 
 def test_zoom_is_checked_in_the_config():

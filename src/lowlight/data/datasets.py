@@ -223,7 +223,10 @@ class SyntheticPairDataset(_ImageFolderBase):
         (image,) = super()._decode(index)
         image = _square_resize(image, self.resize)
         if self.zoom and not self.crop:
-            return (centre_zoom(image, self.centre_crop, self.zoom[1]),)
+            try:
+                return (centre_zoom(image, self.centre_crop, self.zoom[1]),)
+            except ValueError as exc:
+                raise DatasetError(f"{self.sources[index][0]}: {exc}") from None
         return (_centre_crop(image, self.centre_crop),)
 
     def make_sample(self, index: int, epoch: int, images: tuple[np.ndarray, ...]) -> dict:
