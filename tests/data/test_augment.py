@@ -106,6 +106,14 @@ def test_unpaired_photos_with_zoom_are_smoother_crops_of_the_crop_size(tmp_path)
     [
         ({"train": [{"path": "p", "kind": "synthetic", "zoom": [1, 2]}], "crop": None}, "needs data.crop"),
         (
+            {
+                "train": [{"path": "p", "kind": "synthetic"}],
+                "unpaired": [{"path": "u", "kind": "unpaired", "zoom": [2, 4]}],
+                "crop": None,
+            },
+            "needs data.crop",
+        ),
+        (
             {"train": [{"path": "p", "kind": "synthetic"}], "val": {"path": "v", "kind": "synthetic", "zoom": [1, 2]}},
             "zoom on a validation source needs a synthetic source with centre_crop",
         ),

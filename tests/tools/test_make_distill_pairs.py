@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "make_distill_pairs.py"
-
 
 @pytest.fixture(scope="module")
-def tool():
-    spec = importlib.util.spec_from_file_location("make_distill_pairs", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool("make_distill_pairs")
 
 
 class _GridLockedGain(nn.Module):

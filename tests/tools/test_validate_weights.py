@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -15,15 +14,10 @@ from safetensors.torch import save_file
 import lowlight
 from lowlight.metrics import psnr
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "validate_weights.py"
-
 
 @pytest.fixture(scope="module")
-def tool():
-    spec = importlib.util.spec_from_file_location("validate_weights", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool("validate_weights")
 
 
 @pytest.fixture

@@ -65,10 +65,14 @@ def centre_zoom(image: np.ndarray, size: int, factor: float) -> np.ndarray:
     if window > min(image.shape[:2]):
         raise ValueError(f"a {size}-pixel centre zoomed {factor}x needs {window} pixels, image is {image.shape[:2]}")
     top, left = (image.shape[0] - window) // 2, (image.shape[1] - window) // 2
-    patch = np.ascontiguousarray(image[top : top + window, left : left + window])
-    if window == size:
+    return _enlarge(image[top : top + window, left : left + window], size)
+
+
+def _enlarge(patch: np.ndarray, size: int) -> np.ndarray:
+    """``patch`` resized to ``size`` x ``size``, bicubic; float images clipped to [0, 1]."""
+    if patch.shape[0] == size:
         return patch
-    enlarged = cv2.resize(patch, (size, size), interpolation=cv2.INTER_CUBIC)
+    enlarged = cv2.resize(np.ascontiguousarray(patch), (size, size), interpolation=cv2.INTER_CUBIC)
     return enlarged if enlarged.dtype == np.uint8 else enlarged.clip(0, 1)
 
 
@@ -88,7 +92,4 @@ def random_zoom_crop(rng: np.random.Generator, image: np.ndarray, size: int, zoo
     factor = float(np.exp(rng.uniform(np.log(low), np.log(high))))
     window = max(8, round(size / factor))
     (patch,) = paired_random_crop(rng, [image], window)
-    if window == size:
-        return patch
-    enlarged = cv2.resize(np.ascontiguousarray(patch), (size, size), interpolation=cv2.INTER_CUBIC)
-    return enlarged if enlarged.dtype == np.uint8 else enlarged.clip(0, 1)
+    return _enlarge(patch, size)
