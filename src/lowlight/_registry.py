@@ -28,6 +28,8 @@ class PretrainedWeights:
         logs: folder of the run's config and logs inside the repository (``training_logs/...``).
         tag: selects these weights as ``model.tag``.
         default: these are the weights a bare ``model`` name loads (one entry per model).
+        model_args: constructor arguments the weights were trained with (an architecture option such as
+            ``{"upsample_blur": True}``); explicit overrides given to ``create_model`` replace them.
     """
 
     model: str
@@ -42,6 +44,7 @@ class PretrainedWeights:
     selection: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
     logs: str = ""
+    model_args: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

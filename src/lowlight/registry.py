@@ -120,11 +120,12 @@ def create_model(
 
     info = model_info(name)
     tagged = split_tag(name)[1] is not None
-    if tagged:
-        pretrained_weights(name)  # an unknown tag fails before the model is built
+    shipped = pretrained_weights(name) if pretrained or tagged else None  # an unknown tag fails here
     name = info.name if weights is not None else name
     if weights is not None:
         overrides = _check_weights_metadata(name, weights, overrides)
+    elif shipped is not None:
+        overrides = {**shipped.model_args, **overrides}
     try:
         model = info.builder(**overrides)
     except TypeError as exc:
@@ -132,15 +133,16 @@ def create_model(
     if weights is not None:
         load_weights(model, weights, model_name=name)
     elif pretrained or tagged:
-        entry = pretrained_weights(name)
-        if entry is None:
+        if shipped is None:
             if not info.learned:
                 return model.eval()
             raise UnknownModelError(
                 f"no weights ship with lowlight for {name!r}; pass weights=PATH "
                 f"(models with shipped weights: {', '.join(_models_with_weights()) or 'none yet'})"
             )
-        load_weights(model, Path(__file__).parent / "weights" / entry.file, model_name=info.name, sha256=entry.sha256)
+        load_weights(
+            model, Path(__file__).parent / "weights" / shipped.file, model_name=info.name, sha256=shipped.sha256
+        )
     return model.eval()
 
 

@@ -228,3 +228,28 @@ def test_compiled_phase_round_trip_uses_the_opaque_ops_and_matches_eager():
     assert torch.allclose(compiled(parts), phase_round_trip(parts), atol=1e-5)
     targets = {str(node.target) for graph in graphs for node in graph.graph.nodes}
     assert {"lowlight.split_parts.default", "lowlight.join_parts.default"} <= targets
+
+
+# ----------------------------------------------------------------------------- binomial smoothing
+def test_binomial_blur_removes_any_two_by_two_tile_and_keeps_constants():
+    from lowlight.layers import binomial_blur2d
+
+    tile = torch.randn(2, 3, 2, 2, dtype=torch.float64)
+    tiled = tile.repeat(1, 1, 5, 6)
+    flat = torch.full((1, 1, 7, 9), 0.25, dtype=torch.float64)
+    interior = binomial_blur2d(tiled)[..., 1:-1, 1:-1]
+    torch.testing.assert_close(interior, tile.mean(dim=(-2, -1), keepdim=True).expand_as(interior))
+    torch.testing.assert_close(binomial_blur2d(flat), flat)
+    assert binomial_blur2d(torch.rand(1, 4, 1, 1)).shape == (1, 4, 1, 1)
+
+
+def test_binomial_blur_checks_input_and_passes_gradcheck():
+    from lowlight.layers import BinomialBlur2d, binomial_blur2d
+
+    with pytest.raises(ValueError, match=r"\(B, C, H, W\)"):
+        binomial_blur2d(torch.rand(3, 4, 4))
+    with pytest.raises(ValueError, match="floating-point"):
+        binomial_blur2d(torch.ones(1, 1, 4, 4, dtype=torch.int64))
+    x = torch.rand(1, 2, 5, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(BinomialBlur2d(), (x,))
+    assert not list(BinomialBlur2d().state_dict())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -56,6 +58,32 @@ def test_darkir_side_output_shape_and_identity_at_init():
     side, out = model(x, side_loss=True)
     assert side.shape == (1, 3, 8, 11)
     assert out.shape == x.shape
+
+
+def test_darkir_upsample_blur_removes_the_pixel_shuffle_pattern_and_keeps_the_keys():
+    plain = lowlight.create_model("darkir_m", width=8)
+    blurred = lowlight.create_model("darkir_m", width=8, upsample_blur=True)
+    assert list(plain.state_dict()) == list(blurred.state_dict())
+    blurred.load_state_dict(plain.state_dict())
+    constant = torch.full((1, 64, 6, 6), 0.3)  # a flat feature map at the coarsest level
+    with torch.no_grad():
+        drawn = plain.ups[0](constant)[..., 2:-2, 2:-2]
+        smoothed = blurred.ups[0](constant)[..., 2:-2, 2:-2]
+    assert drawn.std(dim=(-2, -1)).mean() > 1e-3  # each 2x2 cell's four pixels have their own filters
+    torch.testing.assert_close(smoothed, smoothed.mean(dim=(-2, -1), keepdim=True).expand_as(smoothed))
+
+
+def test_shipped_weights_bring_their_model_arguments(monkeypatch):
+    from lowlight import _registry
+    from lowlight.registry import pretrained_weights
+
+    robust = pretrained_weights("darkir_m.robust")
+    entry = dataclasses.replace(robust, tag="blur_test", default=False, model_args={"upsample_blur": True})
+    monkeypatch.setattr(_registry, "_WEIGHTS", [*_registry._WEIGHTS, entry])
+    with_args = lowlight.create_model("darkir_m.blur_test")
+    overridden = lowlight.create_model("darkir_m.blur_test", upsample_blur=False)
+    assert len(with_args.ups[0]) == 3 and len(overridden.ups[0]) == 2
+    torch.testing.assert_close(with_args.state_dict(), overridden.state_dict())
 
 
 def test_overrides_are_passed_to_the_constructor():

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lowlight._registry import PretrainedWeights, register_model, register_weights
-from lowlight.layers import FourierAmplitudeMLP, LayerNorm2d, SimpleGate, crop_to, pad_to_multiple
+from lowlight.layers import BinomialBlur2d, FourierAmplitudeMLP, LayerNorm2d, SimpleGate, crop_to, pad_to_multiple
 from lowlight.layers._checks import check_image_batch
 from lowlight.layers.layout import is_channels_last
 from lowlight.models.base import EnhancementModel, TrainOutput
@@ -207,6 +207,12 @@ class BlockStack(nn.Module):
 class DarkIR(EnhancementModel):
     """DarkIR U-Net: (B, 3, H, W) RGB in [0, 1] -> restored (B, 3, H, W), any H and W.
 
+    ``upsample_blur=True`` smooths each upsampled map with a fixed 3x3 binomial filter before its skip is added
+    (no parameters; the official checkpoints load either way). A pixel shuffle computes the four pixels of each
+    2x2 cell with their own filters; where their gains differ it draws a 2x2 pattern, and three levels of
+    them draw a lattice locked to the network's 8-pixel grid on smooth content. The binomial filter removes
+    that pattern exactly (``lowlight.layers.smoothing``); the ``robust`` weights are trained with it.
+
     ``forward(x, side_loss=True)`` also returns the low-resolution side output used by the
     training loss: ``(side, out)`` with ``side`` of shape (B, 3, ceil(H/8), ceil(W/8)), computed
     on the zero-padded input. The output is not clamped.
@@ -225,6 +231,7 @@ class DarkIR(EnhancementModel):
         dec_blk_nums: Sequence[int] = (3, 1, 1),
         dilations: Sequence[int] = (1, 4, 9),
         extra_depth_wise: bool = True,
+        upsample_blur: bool = False,
     ) -> None:
         super().__init__()
         if len(enc_blk_nums) != len(dec_blk_nums):
@@ -250,7 +257,8 @@ class DarkIR(EnhancementModel):
             [DBlock(chan, dilations=dilations, extra_depth_wise=extra_depth_wise) for _ in range(middle_blk_num_dec)]
         )
         for num in dec_blk_nums:
-            self.ups.append(nn.Sequential(nn.Conv2d(chan, 2 * chan, 1, bias=False), nn.PixelShuffle(2)))
+            up = [nn.Conv2d(chan, 2 * chan, 1, bias=False), nn.PixelShuffle(2)]
+            self.ups.append(nn.Sequential(*up, BinomialBlur2d()) if upsample_blur else nn.Sequential(*up))
             chan //= 2
             self.decoders.append(
                 BlockStack([DBlock(chan, dilations=dilations, extra_depth_wise=extra_depth_wise) for _ in range(num)])
