@@ -240,3 +240,19 @@ def test_fsidnet_compiles_as_one_graph():
     explanation = torch._dynamo.explain(_small())(torch.rand(1, 3, 32, 48))
     assert explanation.graph_break_count == 0
     assert explanation.graph_count == 1
+
+
+def test_upsample_blur_removes_the_transposed_convolution_pattern_and_keeps_the_keys():
+    plain = FSIDNet(width=4, blocks=(1, 1))
+    blurred = FSIDNet(width=4, blocks=(1, 1), upsample_blur=True)
+    assert list(plain.state_dict()) == list(blurred.state_dict())
+    blurred.load_state_dict(plain.state_dict())
+    constant = torch.full((1, 8, 6, 6), 0.3)
+    for stage in ("stage1", "stage2"):
+        with torch.no_grad():
+            drawn = getattr(plain, stage).ups[0](constant)[..., 2:-2, 2:-2]
+            smoothed = getattr(blurred, stage).ups[0](constant)[..., 2:-2, 2:-2]
+        assert drawn.std(dim=(-2, -1)).mean() > 1e-3
+        torch.testing.assert_close(smoothed, smoothed.mean(dim=(-2, -1), keepdim=True).expand_as(smoothed))
+    x = torch.rand(1, 3, 20, 28)
+    assert blurred(x).shape == x.shape

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lowlight._registry import PretrainedWeights, register_model, register_weights
-from lowlight.layers import crop_to
+from lowlight.layers import binomial_blur2d, crop_to
 from lowlight.layers._checks import check_image_batch
 from lowlight.layers.fourier import (
     combine_amplitude_phase,
@@ -262,13 +262,21 @@ class CrossScaleFusion(nn.Module):
 class Stage1(nn.Module):
     """U-Net of FSI blocks: X -> Y1 = X + head(decoder); keeps encoder and decoder features for stage 2."""
 
-    def __init__(self, width: int, blocks: Sequence[int], mode: FourierMode, down_kernel: int, **switches: bool):
+    def __init__(
+        self,
+        width: int,
+        blocks: Sequence[int],
+        mode: FourierMode,
+        down_kernel: int,
+        upsample_blur: bool = False,
+        **switches: bool,
+    ):
         super().__init__()
         widths = [width * 2**i for i in range(len(blocks))]
         self.intro = nn.Conv2d(3, width, 3, padding=1)
         self.encoders = nn.ModuleList(_stack(c, n, mode, **switches) for c, n in zip(widths, blocks, strict=True))
         self.downs = nn.ModuleList(_down(c, down_kernel) for c in widths[:-1])
-        self.ups = nn.ModuleList(nn.ConvTranspose2d(2 * c, c, 2, stride=2) for c in widths[:-1])
+        self.ups = nn.ModuleList(_up(c, upsample_blur) for c in widths[:-1])
         self.merges = nn.ModuleList(nn.Conv2d(2 * c, c, 1) for c in widths[:-1])
         self.decoders = nn.ModuleList(_stack(c, n, mode, **switches) for c, n in zip(widths[:-1], blocks, strict=False))
         self.head = nn.Conv2d(width, 3, 3, padding=1)
@@ -289,6 +297,23 @@ class Stage1(nn.Module):
         return x + self.head(feature), encoded, decoded
 
 
+class BlurredConvTranspose2d(nn.ConvTranspose2d):
+    """``nn.ConvTranspose2d`` (kernel 2, stride 2) followed by the fixed binomial filter: same keys, no 2x2 pattern.
+
+    A stride-2, kernel-2 transposed convolution computes the four pixels of each 2x2 output cell with their own
+    weights, so unequal gains draw a 2x2 pattern (a lattice locked to the network's grid after several levels);
+    :func:`~lowlight.layers.binomial_blur2d` removes it exactly.
+    """
+
+    def forward(self, x: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
+        return binomial_blur2d(super().forward(x, output_size))
+
+
+def _up(channels: int, blur: bool) -> nn.ConvTranspose2d:
+    kind = BlurredConvTranspose2d if blur else nn.ConvTranspose2d
+    return kind(2 * channels, channels, 2, stride=2)
+
+
 def _down(channels: int, kernel: int) -> nn.Conv2d:
     if kernel == 2:
         return nn.Conv2d(channels, 2 * channels, 2, stride=2)
@@ -306,6 +331,7 @@ class Stage2(nn.Module):
         iem: Literal["dynamic", "static", "off"],
         csff: bool,
         filter_kernel: int,
+        upsample_blur: bool = False,
         **switches: bool,
     ) -> None:
         super().__init__()
@@ -322,7 +348,7 @@ class Stage2(nn.Module):
             self.fuse_encoder, self.fuse_stage1 = CrossScaleFusion(widths, levels), CrossScaleFusion(widths, levels)
             self.guides = nn.ModuleList(nn.Conv2d(3 * c, c, 1) for c in widths[:-1])
             self.filters = nn.ModuleList(DynamicFilter(c, filter_kernel, iem == "dynamic") for c in widths[:-1])
-        self.ups = nn.ModuleList(nn.ConvTranspose2d(2 * c, c, 2, stride=2) for c in widths[:-1])
+        self.ups = nn.ModuleList(_up(c, upsample_blur) for c in widths[:-1])
         self.merges = nn.ModuleList(nn.Conv2d(2 * c, c, 1) for c in widths[:-1])
         self.decoders = nn.ModuleList(
             _stack(c, n, "phase", **switches) for c, n in zip(widths[:-1], blocks, strict=False)
@@ -372,6 +398,9 @@ class FSIDNet(EnhancementModel):
         down_kernel: 2 (Conv k2 s2) or 4 (Conv k4 s2 p1) down-sampling.
         filter_kernel: size of the dynamic kernels.
         detach_stage2_input: stop stage-2 gradients from reaching stage 1 through X2.
+        upsample_blur: follow each transposed-convolution upsampling with a fixed 3x3 binomial filter
+            (no parameters; same keys), which removes the 2x2 pattern such a layer draws where its four
+            kernels' gains differ: the lattice that the LOL-only weights add to smooth areas.
     """
 
     def __init__(
@@ -387,6 +416,7 @@ class FSIDNet(EnhancementModel):
         down_kernel: int = 2,
         filter_kernel: int = 3,
         detach_stage2_input: bool = False,
+        upsample_blur: bool = False,
     ) -> None:
         super().__init__()
         if iem not in ("dynamic", "static", "off"):
@@ -402,8 +432,13 @@ class FSIDNet(EnhancementModel):
         self.aux_outputs = frozenset({"stage1", "stage2_input"}) if two_stage else frozenset()
         self.export_tolerance = PHASE_EXPORT_TOLERANCE  # FSIP blocks convolve the phase
         self.inference_bytes_per_pixel = 180 * width  # peak RSS growth measured: 2.8 kB/px at 1 MP, width 16
-        self.stage1 = Stage1(width, blocks, "amplitude" if two_stage else "both", down_kernel, **switches)
-        self.stage2 = Stage2(width, blocks, down_kernel, iem, csff, filter_kernel, **switches) if two_stage else None
+        mode = "amplitude" if two_stage else "both"
+        self.stage1 = Stage1(width, blocks, mode, down_kernel, upsample_blur, **switches)
+        self.stage2 = (
+            Stage2(width, blocks, down_kernel, iem, csff, filter_kernel, upsample_blur, **switches)
+            if two_stage
+            else None
+        )
 
     def forward(self, x: torch.Tensor, return_stages: bool = False):
         check_image_batch(x)
