@@ -75,6 +75,7 @@ def main() -> None:
     config = json.loads(metadata["lowlight.config"])
     entry = {
         "model": model,
+        "model_args": json.loads(metadata["lowlight.model_args"]),  # PretrainedWeights.model_args
         "file": target.name,
         "sha256": sha256_of(target),
         "steps": int(metadata["lowlight.steps"]),

@@ -86,6 +86,20 @@ def test_shipped_weights_bring_their_model_arguments(monkeypatch):
     torch.testing.assert_close(with_args.state_dict(), overridden.state_dict())
 
 
+def test_every_shipped_entry_names_the_model_arguments_its_file_was_trained_with():
+    import json
+    from pathlib import Path
+
+    from lowlight.checkpoint import read_metadata
+    from lowlight.registry import shipped_weights
+
+    folder = Path(lowlight.__file__).parent / "weights"
+    for entry in shipped_weights():
+        trained_with = read_metadata(folder / entry.file).get("lowlight.model_args")
+        if trained_with is not None:
+            assert json.loads(trained_with) == entry.model_args, f"{entry.model}.{entry.tag}"
+
+
 def test_overrides_are_passed_to_the_constructor():
     model = lowlight.create_model("darkir_m", width=8)
     assert model.intro.out_channels == 8
