@@ -3,19 +3,22 @@
     python benchmarks/cpu_time_ab.py --model fsidnet \\
         old=OLD/src:nchw:eager before=HEAD/src:channels_last:eager now=src:channels_last:eager \\
         compiled=src:channels_last:compiled
+    python benchmarks/cpu_time_ab.py --model darkir_m plain=src:channels_last:eager \\
+        blur=src:channels_last:eager --model-args 'blur={"upsample_blur": true}'
 
 Each variant is LABEL=SRC:LAYOUT:MODE (SRC: a ``src`` folder put first on ``PYTHONPATH``; LAYOUT: ``nchw`` or
 ``channels_last``; MODE: ``eager`` or ``compiled`` = ``lowlight.runtime.compile_frozen``) and runs in a fresh
 process per round, rounds interleaved, so that every variant sees the same machine state. Each process builds the
-model with random weights (seed 0), warms up, and reports the median process CPU time of ``--calls`` calls: on a
-machine shared with other jobs CPU time moves far less than wall time. The table gives every round and each
-variant's time over the first variant's in the same round; the last column is the largest difference from the
-first variant's output.
+model with random weights (seed 0; ``--model-args LABEL=JSON`` gives that variant constructor arguments), warms
+up, and reports the median process CPU time of ``--calls`` calls: on a machine shared with other jobs CPU time
+moves far less than wall time. The table gives every round and each variant's time over the first variant's in
+the same round; the last column is the largest difference from the first variant's output.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -33,7 +36,7 @@ tune_malloc()
 torch.set_num_threads(int(os.environ["AB_THREADS"]))
 torch.manual_seed(0)
 height, width = (int(v) for v in os.environ["AB_SIZE"].split("x"))
-model = lowlight.create_model(os.environ["AB_MODEL"], pretrained=False).eval()
+model = lowlight.create_model(os.environ["AB_MODEL"], pretrained=False, **json.loads(os.environ["AB_ARGS"])).eval()
 x = torch.rand(1, 3, height, width)
 if os.environ["AB_LAYOUT"] == "channels_last":
     model = model.to(memory_format=torch.channels_last)
@@ -68,6 +71,21 @@ def parse_variant(text: str) -> tuple[str, Path, str, str]:
     return label, Path(src).resolve(), layout, mode
 
 
+def parse_model_args(items: list[str], labels: list[str], parser: argparse.ArgumentParser) -> dict[str, dict]:
+    parsed = {}
+    for item in items:
+        label, _, text = item.partition("=")
+        if label not in labels:
+            parser.error(f"--model-args {item!r}: no variant is labelled {label!r}")
+        try:
+            parsed[label] = json.loads(text)
+        except json.JSONDecodeError as exc:
+            parser.error(f"--model-args {item!r}: not JSON ({exc.msg})")
+        if not isinstance(parsed[label], dict):
+            parser.error(f"--model-args {item!r}: expected a JSON object")
+    return parsed
+
+
 def run_variant(variant: tuple[str, Path, str, str], args: argparse.Namespace, out: Path) -> float:
     label, src, layout, mode = variant
     env = dict(
@@ -81,6 +99,7 @@ def run_variant(variant: tuple[str, Path, str, str], args: argparse.Namespace, o
         AB_WARMUP=str(args.warmup),
         AB_CALLS=str(args.calls),
         AB_OUT=str(out),
+        AB_ARGS=json.dumps(args.model_args.get(label, {})),
     )
     done = subprocess.run([sys.executable, "-c", WORKER], env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -98,7 +117,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--calls", type=int, default=4)
+    parser.add_argument(
+        "--model-args", nargs="*", default=[], metavar="LABEL=JSON", help="constructor arguments of a variant"
+    )
     args = parser.parse_args()
+    args.model_args = parse_model_args(args.model_args, [variant[0] for variant in args.variants], parser)
     if args.warmup < 1 or args.calls < 1 or args.rounds < 1:
         parser.error("--warmup, --calls and --rounds must be at least 1")
     import torch

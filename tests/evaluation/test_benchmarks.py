@@ -100,3 +100,18 @@ def test_cpu_profile_per_convolution_counts_every_convolution_and_its_flops():
     assert by_label["dense 3x3 32->32 at 16x20"][0] == 3
     assert by_label["dense 3x3 3->32 at 16x20"][2] == pytest.approx(2 * 32 * 16 * 20 * 3 * 9 / 1e9)
     assert all(ms >= 0 for _, ms, _ in by_label.values())
+
+
+def test_cpu_time_ab_gives_a_variant_its_model_arguments(monkeypatch, capsys):
+    source = str(Path(__file__).resolve().parents[2] / "src")
+    argv = ["cpu_time_ab.py", f"plain={source}:nchw:eager", f"blur={source}:nchw:eager", "--model", "darkir_m"]
+    argv += ["--size", "16x24", "--rounds", "1", "--warmup", "1", "--calls", "1"]
+    argv += ["--model-args", 'plain={"width": 8}', 'blur={"width": 8, "upsample_blur": true}']
+    monkeypatch.setattr(sys, "argv", argv)
+    runpy.run_path(str(BENCHMARKS / "cpu_time_ab.py"), run_name="__main__")
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| blur")]
+    assert float(rows[0].strip("|").split("|")[-1]) > 0  # same seed and weights, another network
+    monkeypatch.setattr(sys, "argv", [*argv[:-2], "nobody={}"])
+    with pytest.raises(SystemExit):
+        runpy.run_path(str(BENCHMARKS / "cpu_time_ab.py"), run_name="__main__")
+    assert "no variant is labelled 'nobody'" in capsys.readouterr().err
