@@ -187,10 +187,12 @@ def test_compiled_zero_pad_matches_f_pad(channels_last):
     assert compiled.is_contiguous(memory_format=torch.channels_last) == channels_last
 
 
-def test_darkir_compiles_as_one_graph():
+@pytest.mark.parametrize("upsample_blur", [False, True])
+def test_darkir_compiles_as_one_graph(upsample_blur):
     # A graph break per Fourier block would split the compiled model into pieces that recompile
     # for every feature-map size and soon fall back to eager.
-    model = lowlight.create_model("darkir_m", width=8, enc_blk_nums=(1, 1, 1), dec_blk_nums=(1, 1, 1))
+    small = {"width": 8, "enc_blk_nums": (1, 1, 1), "dec_blk_nums": (1, 1, 1)}
+    model = lowlight.create_model("darkir_m", upsample_blur=upsample_blur, **small)
     with torch.no_grad():
         explanation = torch._dynamo.explain(model)(torch.rand(1, 3, 32, 48))
     assert explanation.graph_break_count == 0
