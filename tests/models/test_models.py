@@ -73,6 +73,17 @@ def test_darkir_upsample_blur_removes_the_pixel_shuffle_pattern_and_keeps_the_ke
     torch.testing.assert_close(smoothed, smoothed.mean(dim=(-2, -1), keepdim=True).expand_as(smoothed))
 
 
+def test_darkir_with_upsample_blur_compiles_with_frozen_weights():
+    # Inductor failed on F.pad's replicate mode inside this network with frozen weights (torch 2.13).
+    from lowlight.runtime import compile_frozen
+
+    small = {"width": 8, "enc_blk_nums": (1, 1, 1), "dec_blk_nums": (1, 1, 1), "upsample_blur": True}
+    model = lowlight.create_model("darkir_m", **small)
+    x = torch.rand(1, 3, 32, 48)
+    with torch.inference_mode():
+        torch.testing.assert_close(compile_frozen(model, dynamic=False)(x), model(x), atol=1e-5, rtol=0)
+
+
 def test_shipped_weights_bring_their_model_arguments(monkeypatch):
     from lowlight import _registry
     from lowlight.registry import pretrained_weights

@@ -28,7 +28,17 @@ def binomial_blur2d(x: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"binomial_blur2d needs a floating-point tensor, got {x.dtype}")
     taps = torch.tensor(_TAPS, dtype=x.dtype, device=x.device)
     kernel = (taps[:, None] * taps[None, :] / 16).expand(x.shape[1], 1, 3, 3)
-    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), kernel, groups=x.shape[1])
+    return F.conv2d(_replicate_border(x), kernel, groups=x.shape[1])
+
+
+def _replicate_border(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C, H + 2, W + 2), the edge rows and columns repeated once.
+
+    Same as ``F.pad(x, (1, 1, 1, 1), mode="replicate")``, which Inductor fails to compile with frozen weights
+    (torch 2.13: "vr must not be None"); concatenation compiles and exports to ONNX.
+    """
+    x = torch.cat([x[..., :1, :], x, x[..., -1:, :]], dim=-2)
+    return torch.cat([x[..., :1], x, x[..., -1:]], dim=-1)
 
 
 class BinomialBlur2d(nn.Module):
